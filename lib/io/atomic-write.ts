@@ -1,29 +1,93 @@
 /**
- * Writes never leave a half-written file: the data goes to a temp file in the same folder (so the rename
- * stays on one filesystem and is atomic), is fsync'ed, then renamed over the target.
+ * Crash-safe file writes: a reader of `path` sees either the old file or the complete new one,
+ * never a half-written file (a killed Node-RED or a full disk mid-write would otherwise leave a
+ * truncated PNG or safetensors file that later fails to load with a confusing error).
+ *
+ * Method: write a temp file in the SAME folder (rename is only atomic within one filesystem),
+ * fsync it so the data is on disk before the rename makes it visible, rename over the target,
+ * then fsync the folder so the rename itself survives a power loss (best effort: not every
+ * platform allows opening a directory). The temp file is removed on any failure.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { randomBytes } from 'crypto';
+
+export type AtomicData = string | Uint8Array | ArrayBufferView | ReadonlyArray<Uint8Array | ArrayBufferView>;
+
+function toChunks(data: AtomicData): Uint8Array[] {
+  if (typeof data === 'string') return [Buffer.from(data, 'utf8')];
+  if (ArrayBuffer.isView(data)) return [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
+  if (Array.isArray(data)) {
+    return data.map((c: Uint8Array | ArrayBufferView) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  }
+  throw new TypeError(`writeFileAtomic: data must be a string, a typed array or an array of them, got ${typeof data}`);
+}
 
 function tempPathFor(target: string): string {
   const dir = path.dirname(target);
   const base = path.basename(target);
-  return path.join(dir, `.${base}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  // Leading dot keeps it out of casual listings; pid + random suffix keeps concurrent writers apart.
+  return path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-/** Writes `chunks` in order to `target` atomically. */
-export function writeFileAtomic(target: string, data: Uint8Array | string | Iterable<Uint8Array>): void {
-  const tmp = tempPathFor(target);
+function fsyncDirBestEffort(dir: string): void {
   let fd: number | undefined;
   try {
-    fd = fs.openSync(tmp, 'w', 0o644);
-    if (typeof data === 'string' || data instanceof Uint8Array) {
-      fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
-    } else {
-      for (const chunk of data) {
-        let off = 0;
-        while (off < chunk.byteLength) off += fs.writeSync(fd, chunk, off, chunk.byteLength - off);
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Windows and some filesystems refuse fsync on directories; the rename is still atomic.
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Writes `data` to `target` atomically (temp file + fsync + rename). `data` may be several chunks
+ * (e.g. a safetensors header and tensor buffers) so callers need not concatenate large buffers.
+ * Throws an Error naming the target file if anything fails; the temp file never survives.
+ */
+export async function writeFileAtomic(target: string, data: AtomicData): Promise<void> {
+  const chunks = toChunks(data);
+  const dir = path.dirname(path.resolve(target));
+  const tmp = tempPathFor(path.resolve(target));
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(tmp, 'wx', 0o644);
+    for (const c of chunks) {
+      let off = 0;
+      while (off < c.byteLength) {
+        const { bytesWritten } = await handle.write(c, off, c.byteLength - off);
+        off += bytesWritten;
       }
+    }
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.promises.rename(tmp, target);
+  } catch (err) {
+    if (handle) await handle.close().catch(() => undefined);
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw new Error(`writeFileAtomic: could not write ${target}: ${describe(err)}`);
+  }
+  fsyncDirBestEffort(dir);
+}
+
+/** Synchronous twin of {@link writeFileAtomic}, for call sites that cannot await (e.g. close handlers). */
+export function writeFileAtomicSync(target: string, data: AtomicData): void {
+  const chunks = toChunks(data);
+  const dir = path.dirname(path.resolve(target));
+  const tmp = tempPathFor(path.resolve(target));
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(tmp, 'wx', 0o644);
+    for (const c of chunks) {
+      let off = 0;
+      while (off < c.byteLength) off += fs.writeSync(fd, c, off, c.byteLength - off);
     }
     fs.fsyncSync(fd);
     fs.closeSync(fd);
@@ -33,7 +97,8 @@ export function writeFileAtomic(target: string, data: Uint8Array | string | Iter
     if (fd !== undefined) {
       try { fs.closeSync(fd); } catch { /* already failing */ }
     }
-    try { fs.unlinkSync(tmp); } catch { /* temp may not exist */ }
-    throw new Error(`cannot write ${target}: ${(err as Error).message}`);
+    fs.rmSync(tmp, { force: true });
+    throw new Error(`writeFileAtomic: could not write ${target}: ${describe(err)}`);
   }
+  fsyncDirBestEffort(dir);
 }

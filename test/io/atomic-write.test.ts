@@ -1,0 +1,45 @@
+import { strict as assert } from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { writeFileAtomic, writeFileAtomicSync } from '../../lib/io/atomic-write';
+
+describe('io/atomic-write', () => {
+  let dir: string;
+  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-atomic-')); });
+  afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+  it('should write a string, then replace it, leaving no temp files', async () => {
+    const p = path.join(dir, 'a.txt');
+    await writeFileAtomic(p, 'first');
+    await writeFileAtomic(p, 'second');
+    assert.equal(fs.readFileSync(p, 'utf8'), 'second');
+    assert.deepEqual(fs.readdirSync(dir), ['a.txt']);
+  });
+
+  it('should write several typed-array chunks in order (sync and async)', async () => {
+    const p = path.join(dir, 'b.bin');
+    const f = new Float32Array([1.5, -2]);
+    await writeFileAtomic(p, [new Uint8Array([1, 2, 3]), f]);
+    const got = fs.readFileSync(p);
+    assert.equal(got.length, 3 + 8);
+    assert.deepEqual([...got.subarray(0, 3)], [1, 2, 3]);
+    assert.equal(got.readFloatLE(3), 1.5);
+    writeFileAtomicSync(p, Buffer.from('xy'));
+    assert.equal(fs.readFileSync(p, 'utf8'), 'xy');
+  });
+
+  it('should fail naming the target and remove its temp file when the rename fails', async () => {
+    const target = path.join(dir, 'sub');
+    fs.mkdirSync(path.join(target, 'nonempty'), { recursive: true });
+    // Renaming a file over a non-empty directory fails on every platform.
+    await assert.rejects(writeFileAtomic(target, 'x'), (e: Error) => e.message.includes(target));
+    assert.throws(() => writeFileAtomicSync(target, 'x'), (e: Error) => e.message.includes(target));
+    assert.deepEqual(fs.readdirSync(dir), ['sub']);
+  });
+
+  it('should fail naming the target when the folder does not exist', async () => {
+    const p = path.join(dir, 'missing', 'c.txt');
+    await assert.rejects(writeFileAtomic(p, 'x'), (e: Error) => e.message.includes(p));
+  });
+});
