@@ -12,15 +12,25 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { randomBytes } from 'crypto';
 
-export type AtomicData = string | Uint8Array | ArrayBufferView | ReadonlyArray<Uint8Array | ArrayBufferView>;
+/** A string (UTF-8), one typed array, or an iterable of chunks written in order (no concatenation). */
+export type AtomicData = string | ArrayBufferView | Iterable<ArrayBufferView>;
+
+function bytesOf(c: ArrayBufferView): Uint8Array {
+  return new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+}
 
 function toChunks(data: AtomicData): Uint8Array[] {
   if (typeof data === 'string') return [Buffer.from(data, 'utf8')];
-  if (ArrayBuffer.isView(data)) return [new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
-  if (Array.isArray(data)) {
-    return data.map((c: Uint8Array | ArrayBufferView) => new Uint8Array(c.buffer, c.byteOffset, c.byteLength));
+  if (ArrayBuffer.isView(data)) return [bytesOf(data)];
+  if (data != null && typeof (data as Iterable<ArrayBufferView>)[Symbol.iterator] === 'function') {
+    const out: Uint8Array[] = [];
+    for (const c of data as Iterable<ArrayBufferView>) {
+      if (!ArrayBuffer.isView(c)) throw new TypeError('writeFileAtomic: every chunk must be a typed array or Buffer');
+      out.push(bytesOf(c));
+    }
+    return out;
   }
-  throw new TypeError(`writeFileAtomic: data must be a string, a typed array or an array of them, got ${typeof data}`);
+  throw new TypeError(`writeFileAtomic: data must be a string, a typed array or an iterable of them, got ${typeof data}`);
 }
 
 function tempPathFor(target: string): string {
@@ -47,11 +57,9 @@ function describe(err: unknown): string {
 }
 
 /**
- * Writes `data` to `target` atomically (temp file + fsync + rename). `data` may be several chunks
- * (e.g. a safetensors header and tensor buffers) so callers need not concatenate large buffers.
- * Throws an Error naming the target file if anything fails; the temp file never survives.
+ * Async twin of {@link writeFileAtomic}: does not block the Node-RED thread on disk I/O.
  */
-export async function writeFileAtomic(target: string, data: AtomicData): Promise<void> {
+export async function writeFileAtomicAsync(target: string, data: AtomicData): Promise<void> {
   const chunks = toChunks(data);
   const dir = path.dirname(path.resolve(target));
   const tmp = tempPathFor(path.resolve(target));
@@ -77,8 +85,12 @@ export async function writeFileAtomic(target: string, data: AtomicData): Promise
   fsyncDirBestEffort(dir);
 }
 
-/** Synchronous twin of {@link writeFileAtomic}, for call sites that cannot await (e.g. close handlers). */
-export function writeFileAtomicSync(target: string, data: AtomicData): void {
+/**
+ * Writes `data` to `target` atomically (temp file + fsync + rename). `data` may be several chunks
+ * (e.g. a safetensors header and tensor buffers) so callers need not concatenate large buffers.
+ * Throws an Error naming the target file if anything fails; the temp file never survives.
+ */
+export function writeFileAtomic(target: string, data: AtomicData): void {
   const chunks = toChunks(data);
   const dir = path.dirname(path.resolve(target));
   const tmp = tempPathFor(path.resolve(target));

@@ -2,7 +2,7 @@ import { strict as assert } from 'assert';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeFileAtomic, writeFileAtomicSync } from '../../lib/io/atomic-write';
+import { writeFileAtomic, writeFileAtomicAsync } from '../../lib/io/atomic-write';
 
 describe('io/atomic-write', () => {
   let dir: string;
@@ -11,21 +11,28 @@ describe('io/atomic-write', () => {
 
   it('should write a string, then replace it, leaving no temp files', async () => {
     const p = path.join(dir, 'a.txt');
-    await writeFileAtomic(p, 'first');
-    await writeFileAtomic(p, 'second');
+    await writeFileAtomicAsync(p, 'first');
+    await writeFileAtomicAsync(p, 'second');
     assert.equal(fs.readFileSync(p, 'utf8'), 'second');
     assert.deepEqual(fs.readdirSync(dir), ['a.txt']);
+  });
+
+  it('should accept any iterable of chunks (the safetensors writer passes a generator)', () => {
+    const p = path.join(dir, 'g.bin');
+    function* gen(): Generator<Uint8Array> { yield new Uint8Array([7]); yield Buffer.from([8, 9]); }
+    writeFileAtomic(p, gen());
+    assert.deepEqual([...fs.readFileSync(p)], [7, 8, 9]);
   });
 
   it('should write several typed-array chunks in order (sync and async)', async () => {
     const p = path.join(dir, 'b.bin');
     const f = new Float32Array([1.5, -2]);
-    await writeFileAtomic(p, [new Uint8Array([1, 2, 3]), f]);
+    await writeFileAtomicAsync(p, [new Uint8Array([1, 2, 3]), f]);
     const got = fs.readFileSync(p);
     assert.equal(got.length, 3 + 8);
     assert.deepEqual([...got.subarray(0, 3)], [1, 2, 3]);
     assert.equal(got.readFloatLE(3), 1.5);
-    writeFileAtomicSync(p, Buffer.from('xy'));
+    writeFileAtomic(p, Buffer.from('xy'));
     assert.equal(fs.readFileSync(p, 'utf8'), 'xy');
   });
 
@@ -33,13 +40,13 @@ describe('io/atomic-write', () => {
     const target = path.join(dir, 'sub');
     fs.mkdirSync(path.join(target, 'nonempty'), { recursive: true });
     // Renaming a file over a non-empty directory fails on every platform.
-    await assert.rejects(writeFileAtomic(target, 'x'), (e: Error) => e.message.includes(target));
-    assert.throws(() => writeFileAtomicSync(target, 'x'), (e: Error) => e.message.includes(target));
+    await assert.rejects(writeFileAtomicAsync(target, 'x'), (e: Error) => e.message.includes(target));
+    assert.throws(() => writeFileAtomic(target, 'x'), (e: Error) => e.message.includes(target));
     assert.deepEqual(fs.readdirSync(dir), ['sub']);
   });
 
   it('should fail naming the target when the folder does not exist', async () => {
     const p = path.join(dir, 'missing', 'c.txt');
-    await assert.rejects(writeFileAtomic(p, 'x'), (e: Error) => e.message.includes(p));
+    await assert.rejects(writeFileAtomicAsync(p, 'x'), (e: Error) => e.message.includes(p));
   });
 });
