@@ -1,0 +1,2 @@
+export { initBackend, setBackendLogger, BackendInfo, BackendName } from './select';
+export { conv2dFilterGradIm2col, registerWasmConvGradient } from './wasm-gradients';

@@ -1,0 +1,67 @@
+/**
+ * The WASM backend has no Conv2DBackpropFilter kernel, so conv weights cannot train there. This replaces
+ * the Conv2D gradient with one whose filter part is built from ops every backend has: im2col by strided
+ * slices, then one matmul (matches PyTorch within 2e-6, tfjs-notes.md). The input part keeps tfjs'
+ * conv2DBackpropInput. Routing through wasm's conv3d gradient is wrong for stride 2: not used.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+interface Conv2DAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: [number, number] | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** dL/dW for y = conv2d(x, w): Σ over batch and output pixels of patch(x) ⊗ dy. */
+export function conv2dFilterGradIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, filterShape: [number, number, number, number], attrs: Conv2DAttrs): tf.Tensor4D {
+  return tf.tidy(() => {
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape, filterShape, attrs.strides, attrs.dilations, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast',
+    );
+    const { top, bottom, left, right } = info.padInfo;
+    const xp = tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]);
+    const [kh, kw, cin, cout] = filterShape;
+    const [b, ho, wo] = [dy.shape[0], dy.shape[1], dy.shape[2]];
+    const cols: tf.Tensor[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const r0 = i * info.dilationHeight;
+        const c0 = j * info.dilationWidth;
+        cols.push(
+          tf.stridedSlice(
+            xp,
+            [0, r0, c0, 0],
+            [b, r0 + (ho - 1) * info.strideHeight + 1, c0 + (wo - 1) * info.strideWidth + 1, cin],
+            [1, info.strideHeight, info.strideWidth, 1],
+          ),
+        );
+      }
+    }
+    const patches = tf.reshape(tf.concat(cols, 3), [b * ho * wo, kh * kw * cin]) as tf.Tensor2D;
+    const g = tf.matMul(patches, tf.reshape(dy, [b * ho * wo, cout]) as tf.Tensor2D, true, false);
+    return tf.reshape(g, filterShape);
+  });
+}
+
+let registered = false;
+
+export function registerWasmConvGradient(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerGradient({
+    kernelName: tf.Conv2D,
+    inputsToSave: ['x', 'filter'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const a = attrs as unknown as Conv2DAttrs;
+      if (a.dataFormat !== 'NHWC') throw new Error(`Conv2D gradient: only NHWC is supported, got ${a.dataFormat}`);
+      const dy4 = dy as tf.Tensor4D;
+      return {
+        x: () => tf.conv2dTranspose(dy4, filter, x.shape, a.strides, a.pad as 'valid' | 'same' | number, a.dimRoundingMode),
+        filter: () => conv2dFilterGradIm2col(x, dy4, filter.shape, a),
+      };
+    },
+  });
+}
