@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+/** The `detex` command: one subcommand per file in this folder. */
+import * as parity from './parity';
+import * as info from './info';
+
+interface Command {
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  parity: { usage: parity.usage, run: parity.parityCommand },
+  info: { usage: info.usage, run: () => info.infoCommand() },
+};
+
+function help(): void {
+  console.log('usage: detex <command> [options]\n');
+  for (const c of Object.values(COMMANDS)) console.log(`  ${c.usage}`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    help();
+    return name ? 0 : 2;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`detex: unknown command "${name}"`);
+    help();
+    return 2;
+  }
+  return cmd.run(rest);
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      console.error(`detex: ${err.message}`);
+      process.exit(1);
+    },
+  );
+}
