@@ -1,6 +1,5 @@
 import { strict as assert } from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
 import {
   ArtifactRegistry, decodeTensorMsg, decodeTensorMsgToHost, encodeTensorMsg, encodeTensorMsgAsync, fileRef,
   isArtifactRef, isTensorMsg, tensorJsonReplacer, tensorMsgToJSON,
@@ -10,7 +9,7 @@ import {
 const cloneMessage: (m: unknown) => any = require('@node-red/util').util.cloneMessage;
 
 describe('tensor-msg', () => {
-  before(async () => { await tf.setBackend('cpu'); await tf.ready(); });
+  before(async () => { await tf.ready(); }); // backend chosen by test/helpers/setup
 
   let baseline = 0;
   beforeEach(() => { baseline = tf.memory().numTensors; });

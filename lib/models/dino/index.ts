@@ -1,0 +1,5 @@
+export * from './config';
+export * from './torch-bicubic';
+export * from './pos-embed';
+export * from './block';
+export * from './vision-transformer';
