@@ -57,6 +57,8 @@ export function registerWasmConvGradient(): void {
       const [x, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
       const a = attrs as unknown as Conv2DAttrs;
       if (a.dataFormat !== 'NHWC') throw new Error(`Conv2D gradient: only NHWC is supported, got ${a.dataFormat}`);
+      const dil = typeof a.dilations === 'number' ? [a.dilations, a.dilations] : a.dilations;
+      if (dil[0] !== 1 || dil[1] !== 1) throw new Error('Conv2D gradient: dilation rates greater than 1 are not supported');
       const dy4 = dy as tf.Tensor4D;
       return {
         x: () => tf.conv2dTranspose(dy4, filter, x.shape, a.strides, a.pad as 'valid' | 'same' | number, a.dimRoundingMode),
