@@ -45,6 +45,9 @@ export interface LoadOptions {
 
 export class ParamError extends Error {}
 
+/** Makes a parameter's initial value (PyTorch layout) from its name and shape, for models built from scratch. */
+export type Initializer = (name: string, torchShape: readonly number[]) => HostTensor;
+
 export class ParamStore {
   private readonly values = new Map<string, tf.Tensor>();
   private readonly layouts = new Map<string, ParamLayout>();
@@ -75,6 +78,18 @@ export class ParamStore {
     store.closers = readers.map((r) => () => r.close());
     return store;
   }
+
+  /**
+   * A store that creates every parameter a block takes with `init` (nothing is read): building a model
+   * from its config against this store yields a complete, correctly named set of weights.
+   */
+  static initializing(init: Initializer): ParamStore {
+    const store = new ParamStore([]);
+    store.initializer = init;
+    return store;
+  }
+
+  private initializer?: Initializer;
 
   static fromHost(map: Map<string, HostTensor> | Record<string, HostTensor>, opts: LoadOptions = {}): ParamStore {
     const m = map instanceof Map ? map : new Map(Object.entries(map));
@@ -113,6 +128,14 @@ export class ParamStore {
       return;
     }
     const loc = this.locate(name);
+    if (!loc && this.initializer) {
+      const init = this.initializer(name, torchShape);
+      if (init.shape.length !== torchShape.length || init.shape.some((d, i) => d !== torchShape[i])) {
+        throw new ParamError(`initializer for "${name}" made shape [${init.shape}], expected [${torchShape}]`);
+      }
+      this.add(name, init, layout);
+      return;
+    }
     if (!loc) throw new ParamError(`missing parameter "${name}" (expected shape [${torchShape}])`);
     const found = loc.source.shape(loc.key);
     if (found.length !== torchShape.length || found.some((d, i) => d !== torchShape[i])) {

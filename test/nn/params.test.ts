@@ -116,3 +116,21 @@ describe('nn blocks', () => {
     });
   });
 });
+
+describe('ParamStore.initializing', () => {
+  it('should create every parameter a block takes, seeded and independent of build order', () => {
+    const { seededInitializer } = require('../../lib/nn/init') as typeof import('../../lib/nn/init');
+    const a = ParamStore.initializing(seededInitializer(7));
+    new Linear(a, 'x', 4, 3);
+    new Linear(a, 'y', 3, 2);
+    const b = ParamStore.initializing(seededInitializer(7));
+    new Linear(b, 'y', 3, 2);
+    new Linear(b, 'x', 4, 3);
+    assert.deepStrictEqual(a.toHost('x.weight'), b.toHost('x.weight'));
+    assert.deepStrictEqual(Array.from(a.toHost('x.bias').data), [0, 0, 0]);
+    const c = ParamStore.initializing(seededInitializer(8));
+    new Linear(c, 'x', 4, 3);
+    assert.notDeepStrictEqual(Array.from(a.toHost('x.weight').data), Array.from(c.toHost('x.weight').data));
+    [a, b, c].forEach((s) => s.dispose());
+  });
+});
