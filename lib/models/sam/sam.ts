@@ -32,41 +32,55 @@ export class Sam {
     return this.config.mask_threshold;
   }
 
-  /**
-   * `Sam.preprocess`: (x − pixel_mean) / pixel_std, then zero padding at the right and bottom to a square of
-   * image_size. The padding comes after normalisation, so padded pixels are 0, not −mean/std.
-   * @param image  resized image [B, h, w, 3], values 0…255 (any numeric dtype)
-   * @returns      [B, image_size, image_size, 3] float32
-   */
+  /** See `preprocessImage`. */
   preprocess(image: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [, h, w, c] = image.shape;
-      const s = this.imageSize;
-      if (c !== 3) throw new Error(`Sam.preprocess: expected 3 channels (NHWC), got [${image.shape}]`);
-      if (h > s || w > s) throw new Error(`Sam.preprocess: image ${h}×${w} is larger than image_size ${s}; resize it first (ResizeLongestSide)`);
-      const x = tf.cast(image, 'float32');
-      const normed = tf.div(tf.sub(x, tf.tensor1d(this.config.pixel_mean)), tf.tensor1d(this.config.pixel_std));
-      return tf.pad(normed, [[0, 0], [0, s - h], [0, s - w], [0, 0]]) as tf.Tensor4D;
-    });
+    return preprocessImage(image, this.config);
   }
 
-  /**
-   * `Sam.postprocess_masks`: bilinear upscale (align_corners=False, no antialias) to image_size², crop the
-   * padding away (to `inputSize`, the resized image), bilinear resize to `originalSize`.
-   * @param masks  low-res logits [B, h, w, M]
-   * @returns      [B, H, W, M] logits at the original size
-   */
+  /** See `postprocessMasks`. */
   postprocessMasks(masks: tf.Tensor4D, inputSize: SizeHW, originalSize: SizeHW): tf.Tensor4D {
-    return tf.tidy(() => {
-      const s = this.imageSize;
-      const [b, , , m] = masks.shape;
-      const full = tf.image.resizeBilinear(masks, [s, s], false, true);
-      const cropped = tf.slice(full, [0, 0, 0, 0], [b, inputSize[0], inputSize[1], m]);
-      return tf.image.resizeBilinear(cropped, originalSize, false, true);
-    });
+    return postprocessMasks(masks, this.imageSize, inputSize, originalSize);
   }
 
   dispose(): void {
     this.store.dispose();
   }
+}
+
+/**
+ * `Sam.preprocess`: (x − pixel_mean) / pixel_std, then zero padding at the right and bottom to a square of
+ * image_size. The padding comes after normalisation, so padded pixels are 0, not −mean/std.
+ * @param image  resized image [B, h, w, 3], values 0…255 (any numeric dtype)
+ * @returns      [B, image_size, image_size, 3] float32
+ */
+export function preprocessImage(image: tf.Tensor4D, config: Pick<SamConfig, 'image_size' | 'pixel_mean' | 'pixel_std'>): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, w, c] = image.shape;
+    const s = config.image_size;
+    if (c !== 3) throw new Error(`Sam.preprocess: expected 3 channels (NHWC), got [${image.shape}]`);
+    if (h > s || w > s) throw new Error(`Sam.preprocess: image ${h}×${w} is larger than image_size ${s}; resize it first (ResizeLongestSide)`);
+    const x = tf.cast(image, 'float32');
+    const normed = tf.div(tf.sub(x, tf.tensor1d(config.pixel_mean)), tf.tensor1d(config.pixel_std));
+    return tf.pad(normed, [[0, 0], [0, s - h], [0, s - w], [0, 0]]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * `Sam.postprocess_masks`: bilinear upscale (align_corners=False, no antialias) to imageSize², crop the
+ * padding away (to `inputSize`, the resized image), bilinear resize to `originalSize`.
+ * @param masks  low-res logits [B, h, w, M]
+ * @returns      [B, H, W, M] logits at the original size
+ */
+export function postprocessMasks(masks: tf.Tensor4D, imageSize: number, inputSize: SizeHW, originalSize: SizeHW): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, , , m] = masks.shape;
+    const full = postprocessUpscale(masks, imageSize);
+    const cropped = tf.slice(full, [0, 0, 0, 0], [b, inputSize[0], inputSize[1], m]);
+    return tf.image.resizeBilinear(cropped, originalSize, false, true);
+  });
+}
+
+/** Step 1 of postprocessMasks alone (the reference's `masks_at_img_size`): [B, imageSize, imageSize, M]. */
+export function postprocessUpscale(masks: tf.Tensor4D, imageSize: number): tf.Tensor4D {
+  return tf.image.resizeBilinear(masks, [imageSize, imageSize], false, true);
 }
