@@ -24,6 +24,7 @@ export type AttentionOutput = {
 
 export class Attention {
   readonly heads: number;
+  readonly dimHead: number;
   readonly scale: number;
   private readonly toQ: Linear;
   private readonly toK: Linear;
@@ -34,6 +35,7 @@ export class Attention {
     const inner = cfg.heads * cfg.dimHead;
     const bias = cfg.qkvBias ?? false;
     this.heads = cfg.heads;
+    this.dimHead = cfg.dimHead;
     this.scale = 1 / Math.sqrt(cfg.dimHead);
     this.toQ = new Linear(store, `${prefix}.to_q`, cfg.queryDim, inner, { bias });
     this.toK = new Linear(store, `${prefix}.to_k`, cfg.contextDim, inner, { bias });
