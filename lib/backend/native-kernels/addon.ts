@@ -1,0 +1,76 @@
+/**
+ * Finds and loads the optional C++ addon built by native/install.js, and types its functions.
+ * All buffers are float32 typed arrays shared with tfjs' cpu backend (no copies); outputs are
+ * allocated on the JS side and filled by the addon. Layouts are documented in native/src/*.cc.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+export interface NativeAddon {
+  /** geometry: [N,H,W,C, KH,KW,OC, OH,OW, sH,sW, dH,dW, padTop,padLeft,padBottom,padRight] */
+  conv2dForward(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
+    geometry: Int32Array, activation: number, leakyAlpha: number): void;
+  conv2dBackwardData(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
+  conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: Int32Array): void;
+  /** geometry: [batchA, batchB, M, N, K, transposeA, transposeB] */
+  batchMatMul(a: Float32Array, b: Float32Array, c: Float32Array, geometry: Int32Array,
+    bias: Float32Array | null, activation: number, leakyAlpha: number): void;
+  binary(op: number, a: Float32Array, aShape: Int32Array, b: Float32Array, bShape: Int32Array,
+    y: Float32Array, yShape: Int32Array): void;
+  reduce(op: number, x: Float32Array, shape: Int32Array, axes: Int32Array, y: Float32Array): void;
+  transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, y: Float32Array): void;
+  unary(op: number, x: Float32Array, y: Float32Array): void;
+  softmax(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
+  setThreads(n: number): void;
+  info(): { onednn: string; threads: number; isa: string };
+}
+
+const ADDON_FILE = path.join('native', 'build', 'Release', 'detex_native.node');
+const STATUS_FILE = path.join('native', 'build', 'status.json');
+
+/** The package root: the nearest ancestor of this file holding our package.json (works from lib/ and dist/lib/). */
+function packageRoot(): string | undefined {
+  let dir = __dirname;
+  for (;;) {
+    const pj = path.join(dir, 'package.json');
+    if (fs.existsSync(pj)) {
+      try {
+        if (JSON.parse(fs.readFileSync(pj, 'utf8')).name === 'node-red-contrib-detex') return dir;
+      } catch {
+        /* unreadable package.json: keep walking */
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+/** Why the build did not happen, as native/install.js recorded it. */
+function buildReason(root: string): string | undefined {
+  try {
+    const s = JSON.parse(fs.readFileSync(path.join(root, STATUS_FILE), 'utf8')) as { built: boolean; reason?: string };
+    return s.built ? undefined : s.reason;
+  } catch {
+    return undefined;
+  }
+}
+
+export type AddonResult = { addon: NativeAddon; file: string } | { addon?: undefined; reason: string };
+
+/** Loads the addon; DETEX_NATIVE_ADDON=<file> overrides where it is looked for. */
+export function loadAddon(): AddonResult {
+  const root = packageRoot();
+  const file = process.env.DETEX_NATIVE_ADDON || (root ? path.join(root, ADDON_FILE) : undefined);
+  if (!file) return { reason: 'package root not found, so no native/build to look in' };
+  if (!fs.existsSync(file)) {
+    const why = root ? buildReason(root) : undefined;
+    return { reason: why ? `not built: ${why}` : `not built (no ${ADDON_FILE}; run npm run build:native)` };
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return { addon: require(file) as NativeAddon, file };
+  } catch (e) {
+    return { reason: `${file} failed to load: ${(e as Error).message.split('\n')[0]}` };
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Elementwise kernels: broadcasting binary ops, unary math, and last-axis softmax.
+ * Codes match native/src/binary.cc and native/src/unary.cc.
+ */
+import {
+  Abs, Add, Erf, Exp, Log, Maximum, Minimum, Multiply, RealDiv, Relu, Rsqrt, Sigmoid, Softmax, Sqrt, Square,
+  SquaredDifference, Sub, Tanh, TensorInfo, backend_util,
+} from '@tensorflow/tfjs-core';
+import type { NativeAddon } from './addon';
+import { NativeBody, f32, int32, output } from './kernel-util';
+
+const BINARY: Array<[string, number]> = [
+  [Add, 0], [Sub, 1], [Multiply, 2], [RealDiv, 3], [SquaredDifference, 4], [Maximum, 5], [Minimum, 6],
+];
+
+const UNARY: Array<[string, number]> = [
+  [Exp, 0], [Sigmoid, 1], [Tanh, 2], [Sqrt, 3], [Rsqrt, 4], [Square, 5], [Log, 6], [Relu, 7], [Abs, 8], [Erf, 9],
+];
+
+export function elementwiseKernels(addon: NativeAddon): Array<[string, NativeBody]> {
+  const binary = (op: number): NativeBody => (args) => {
+    const { a, b } = args.inputs as Record<string, TensorInfo>;
+    const av = f32(args.backend, a), bv = f32(args.backend, b);
+    if (!av || !bv) return null;
+    const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const y = new Float32Array(shape.reduce((p, d) => p * d, 1));
+    addon.binary(op, av, int32(a.shape), bv, int32(b.shape), y, int32(shape));
+    return output(args.backend, shape, y);
+  };
+
+  const unary = (op: number): NativeBody => (args) => {
+    const { x } = args.inputs as Record<string, TensorInfo>;
+    const xv = f32(args.backend, x);
+    if (!xv) return null;
+    const y = new Float32Array(xv.length);
+    addon.unary(op, xv, y);
+    return output(args.backend, [...x.shape], y);
+  };
+
+  const softmax: NativeBody = (args) => {
+    const { logits } = args.inputs as Record<string, TensorInfo>;
+    const dim = (args.attrs as { dim: number }).dim;
+    const xv = f32(args.backend, logits);
+    const rank = logits.shape.length;
+    if (!xv || rank === 0 || !(dim === -1 || dim === rank - 1)) return null;
+    const cols = logits.shape[rank - 1];
+    const y = new Float32Array(xv.length);
+    addon.softmax(xv, xv.length / Math.max(cols, 1), cols, y);
+    return output(args.backend, [...logits.shape], y);
+  };
+
+  return [
+    ...BINARY.map(([name, op]): [string, NativeBody] => [name, binary(op)]),
+    ...UNARY.map(([name, op]): [string, NativeBody] => [name, unary(op)]),
+    [Softmax, softmax],
+  ];
+}

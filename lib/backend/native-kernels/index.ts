@@ -1,0 +1,86 @@
+/**
+ * Native CPU kernels for tfjs' pure-JS `cpu` backend (issue 6).
+ *
+ * loadNativeKernels() loads the optional C++ addon (native/, oneDNN) and re-registers the hot
+ * kernels (conv and its gradients, matmul, softmax, broadcasting elementwise ops, reductions,
+ * transpose) under backendName 'cpu', so nothing else in the package changes: tf.conv2d, tf.grad
+ * and friends just get faster, and the cpu backend keeps its "no 4 GiB cap" property. Whatever
+ * the addon does not cover (other dtypes, NCHW, prelu) falls through to the original JS kernel.
+ *
+ *   DETEX_NATIVE=0                 never load it
+ *   DETEX_NATIVE_THREADS=<n>       threads for oneDNN and the addon's loops (default: all cores)
+ *   DETEX_NATIVE_ADDON=<file>      load the addon from elsewhere
+ */
+import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
+import * as os from 'os';
+import { KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { NativeAddon, loadAddon } from './addon';
+import { convKernels } from './conv';
+import { elementwiseKernels } from './elementwise';
+import { NativeBody, nativeKernel } from './kernel-util';
+export { fallbackCounts } from './kernel-util';
+import { matmulKernels } from './matmul';
+import { reduceKernels } from './reduce';
+
+export interface NativeKernelsResult {
+  loaded: boolean;
+  /** kernel names now served natively on 'cpu' */
+  kernels: string[];
+  /** why nothing was loaded */
+  reason?: string;
+  /** oneDNN version, ISA it dispatches to, threads */
+  info?: { onednn: string; isa: string; threads: number; file: string };
+}
+
+let state: NativeKernelsResult | undefined;
+/** The JS kernels we replaced, to put back in unloadNativeKernels(). */
+let replaced: KernelConfig[] = [];
+
+function allKernels(addon: NativeAddon): Array<[string, NativeBody]> {
+  return [...convKernels(addon), ...matmulKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon)];
+}
+
+function threadCount(): number {
+  const env = Number(process.env.DETEX_NATIVE_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+}
+
+/** Loads the addon and registers its kernels into the cpu backend. Idempotent. */
+export function loadNativeKernels(): NativeKernelsResult {
+  if (state?.loaded) return state;
+  if (process.env.DETEX_NATIVE === '0') return (state = { loaded: false, kernels: [], reason: 'disabled by DETEX_NATIVE=0' });
+  const found = loadAddon();
+  if (!found.addon) return (state = { loaded: false, kernels: [], reason: found.reason });
+  const { addon, file } = found;
+  addon.setThreads(threadCount());
+  const kernels: string[] = [];
+  replaced = [];
+  for (const [name, body] of allKernels(addon)) {
+    const { config, original } = nativeKernel(name, body);
+    unregisterKernel(name, 'cpu'); // registerKernel would warn "already registered" otherwise
+    registerKernel(config);
+    replaced.push(original);
+    kernels.push(name);
+  }
+  return (state = { loaded: true, kernels, info: { ...addon.info(), file } });
+}
+
+/** Puts the JS kernels back (tests compare against them; also an escape hatch). */
+export function unloadNativeKernels(): void {
+  for (const original of replaced) {
+    unregisterKernel(original.kernelName, 'cpu');
+    registerKernel(original);
+  }
+  replaced = [];
+  state = undefined;
+}
+
+/** For `detex info`: which kernels are native right now, and why none are if so. */
+export function nativeKernelStatus(): NativeKernelsResult {
+  return state ?? { loaded: false, kernels: [], reason: 'loadNativeKernels() not called' };
+}
+
+export function listNativeKernels(): string[] {
+  return state?.loaded ? [...state.kernels] : [];
+}

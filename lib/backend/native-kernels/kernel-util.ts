@@ -1,0 +1,59 @@
+/**
+ * Shared plumbing for native kernels: reading a tensor's float32 buffer out of the cpu backend,
+ * wrapping its result, and falling back to the JS kernel for anything the addon does not cover.
+ */
+import { KernelConfig, KernelFunc, TensorInfo, getKernel } from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+
+/** What a kernel body gets: the same args as a tfjs kernelFunc. */
+export type KernelArgs = Parameters<KernelFunc>[0];
+
+/** A native body returns null to mean "not mine, run the JS kernel" (dtype, layout, attrs it lacks). */
+export type NativeBody = (args: KernelArgs) => TensorInfo | null;
+
+/** The cpu backend's own float32 storage of t, or null if t is not a plain float32 tensor. */
+export function f32(backend: unknown, t: TensorInfo | undefined): Float32Array | null {
+  if (!t || t.dtype !== 'float32') return null;
+  const values = (backend as MathBackendCPU).data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : null;
+}
+
+export function output(backend: unknown, shape: number[], values: Float32Array): TensorInfo {
+  return (backend as MathBackendCPU).makeTensorInfo(shape, 'float32', values);
+}
+
+export function int32(xs: readonly number[]): Int32Array {
+  return Int32Array.from(xs);
+}
+
+const warned = new Set<string>();
+/** How often each kernel handed a call back to JS (unsupported case or native error). */
+const fallbacks = new Map<string, number>();
+
+export function fallbackCounts(): Record<string, number> {
+  return Object.fromEntries(fallbacks);
+}
+
+/**
+ * The kernel config registered in place of the JS one. A native failure is reported once per
+ * kernel and the JS kernel answers instead, so a gap in the addon costs speed, never a result.
+ */
+export function nativeKernel(kernelName: string, body: NativeBody): { config: KernelConfig; original: KernelConfig } {
+  const original = getKernel(kernelName, 'cpu');
+  if (!original) throw new Error(`no JS cpu kernel '${kernelName}' to replace (is @tensorflow/tfjs-backend-cpu loaded?)`);
+  const fallback = original.kernelFunc;
+  const kernelFunc: KernelFunc = (args) => {
+    try {
+      const r = body(args);
+      if (r) return r;
+    } catch (e) {
+      if (!warned.has(kernelName)) {
+        warned.add(kernelName);
+        console.warn(`[detex] native ${kernelName} failed, using the JS kernel: ${(e as Error).message}`);
+      }
+    }
+    fallbacks.set(kernelName, (fallbacks.get(kernelName) ?? 0) + 1);
+    return fallback(args);
+  };
+  return { config: { ...original, kernelFunc }, original };
+}

@@ -1,0 +1,270 @@
+/**
+ * Every native kernel against the pure-JS cpu kernel it replaces, forward and through tf.grad,
+ * on seeded random inputs. Reference: the same function run with the JS kernels put back
+ * (unloadNativeKernels). Tolerance: max|native − js| ≤ 1e-4 · max(1, max|js|) per output.
+ */
+import * as assert from 'assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { fallbackCounts, loadNativeKernels, nativeKernelStatus, unloadNativeKernels } from '../../lib/backend/native-kernels';
+
+// The union package registers the gradients (tfjs-core's CommonJS bundle alone does not).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require('@tensorflow/tfjs');
+
+type Out = tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
+
+/** Deterministic inputs: a small LCG, values in [lo, hi). */
+function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
+  let s = seed >>> 0 || 1;
+  const n = shape.reduce((p, d) => p * d, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return tf.tensor(v, shape);
+}
+
+function flatten(out: Out): tf.Tensor[] {
+  if (out instanceof tf.Tensor) return [out];
+  if (Array.isArray(out)) return out;
+  return Object.keys(out).sort().map((k) => out[k]);
+}
+
+/** Runs f with JS kernels, then native ones; compares every output. Unless allowFallback, the
+ * native run must not hand any call back to a JS kernel (else we would compare JS with JS). */
+function compare(f: () => Out, { tol = 1e-4, allowFallback = false } = {}): void {
+  unloadNativeKernels();
+  const ref = tf.tidy(() => flatten(f()).map((t) => ({ shape: t.shape, dtype: t.dtype, data: t.dataSync().slice() })));
+  const r = loadNativeKernels();
+  assert.ok(r.loaded, r.reason);
+  const before = JSON.stringify(fallbackCounts());
+  const got = tf.tidy(() => flatten(f()).map((t) => ({ shape: t.shape, dtype: t.dtype, data: t.dataSync().slice() })));
+  if (!allowFallback) assert.strictEqual(JSON.stringify(fallbackCounts()), before, 'a kernel fell back to JS');
+  assert.strictEqual(got.length, ref.length);
+  got.forEach((g, i) => {
+    const e = ref[i];
+    assert.deepStrictEqual(g.shape, e.shape, `output ${i} shape`);
+    assert.strictEqual(g.dtype, e.dtype, `output ${i} dtype`);
+    let scale = 1;
+    for (const v of e.data as Float32Array) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+    let worst = 0, at = -1;
+    for (let j = 0; j < e.data.length; j++) {
+      const a = Number(g.data[j]), b = Number(e.data[j]);
+      if (Number.isNaN(b) || !Number.isFinite(b)) {
+        assert.ok(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)), `output ${i}[${j}]: ${a} vs ${b}`);
+        continue;
+      }
+      const d = Math.abs(a - b);
+      if (!(d <= worst)) { worst = d; at = j; }
+    }
+    assert.ok(worst <= tol * scale, `output ${i}: max |diff| ${worst} at ${at} > ${tol} * ${scale}`);
+  });
+}
+
+describe('native kernels vs pure-JS cpu kernels', function () {
+  this.timeout(120000);
+  let baseline = 0;
+  // Other suites share this process: put back the backend and kernels we found.
+  let previousBackend = '';
+  let wasLoaded = false;
+
+  before(async function () {
+    previousBackend = tf.getBackend();
+    wasLoaded = nativeKernelStatus().loaded;
+    await tf.setBackend('cpu');
+    const r = loadNativeKernels();
+    if (!r.loaded) {
+      console.log(`    skipped: native kernels not available (${r.reason})`);
+      this.skip();
+    }
+    baseline = tf.memory().numTensors;
+  });
+  after(async () => {
+    if (wasLoaded) loadNativeKernels();
+    else unloadNativeKernels();
+    if (previousBackend) await tf.setBackend(previousBackend);
+  });
+  afterEach(() => assert.strictEqual(tf.memory().numTensors, baseline, 'tensors leaked'));
+
+  it('reports the kernels it serves', () => {
+    const s = nativeKernelStatus();
+    for (const k of ['Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'BatchMatMul', '_FusedMatMul', 'Softmax'])
+      assert.ok(s.kernels.includes(k), k);
+    assert.match(s.info!.onednn, /^\d+\.\d+/);
+  });
+
+  describe('conv2d forward and gradients', () => {
+    const cases: Array<{ x: number[]; f: number[]; s: number | [number, number]; p: 'same' | 'valid' | [[number, number], [number, number], [number, number], [number, number]]; d?: number }> = [
+      { x: [2, 9, 9, 5], f: [3, 3, 5, 7], s: 1, p: 'same' },
+      { x: [2, 9, 9, 5], f: [3, 3, 5, 7], s: 2, p: 'same' },
+      { x: [2, 10, 10, 5], f: [3, 3, 5, 7], s: 2, p: 'same' },
+      { x: [2, 9, 8, 5], f: [3, 3, 5, 7], s: 2, p: 'valid' },
+      { x: [1, 7, 7, 4], f: [2, 2, 4, 3], s: 2, p: 'valid' },
+      { x: [1, 8, 8, 4], f: [3, 3, 4, 6], s: [1, 2], p: [[0, 0], [1, 2], [2, 0], [0, 0]] },
+      { x: [2, 6, 6, 8], f: [1, 1, 8, 16], s: 1, p: 'valid' },
+      { x: [1, 16, 16, 32], f: [3, 3, 32, 32], s: 1, p: 'same' },
+      { x: [2, 8, 8, 4], f: [4, 4, 4, 8], s: 2, p: 'same' },
+    ];
+    for (const c of cases) {
+      it(`x=[${c.x}] f=[${c.f}] s=${c.s} p=${JSON.stringify(c.p)}`, () =>
+        compare(() => {
+          const x = rand(c.x, 1), w = rand(c.f, 2, -0.3, 0.3);
+          const conv = (xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.p);
+          const y = conv(x, w);
+          const r = rand(y.shape, 3);
+          const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx, ww), r)))([x, w]);
+          return [y, gx, gw];
+        }));
+    }
+    it('x=[2,9,9,5] f=[3,3,5,7] dilation=2 same (forward)', () =>
+      compare(() => tf.conv2d(rand([2, 9, 9, 5], 4) as tf.Tensor4D, rand([3, 3, 5, 7], 5) as tf.Tensor4D, 1, 'same', 'NHWC', 2)));
+    it('x=[1,12,12,3] f=[3,3,3,4] dilation=[2,3] valid (forward)', () =>
+      compare(() => tf.conv2d(rand([1, 12, 12, 3], 6) as tf.Tensor4D, rand([3, 3, 3, 4], 7) as tf.Tensor4D, 1, 'valid', 'NHWC', [2, 3])));
+    it('conv2dTranspose x=[2,5,5,6] f=[3,3,4,6] s=2 same', () =>
+      compare(() => {
+        const x = rand([2, 5, 5, 6], 8), w = rand([3, 3, 4, 6], 9);
+        const f = (xx: tf.Tensor, ww: tf.Tensor) =>
+          tf.conv2dTranspose(xx as tf.Tensor4D, ww as tf.Tensor4D, [2, 10, 10, 4], 2, 'same');
+        const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(f(xx, ww))))([x, w]);
+        return [f(x, w), gx, gw];
+      }));
+  });
+
+  describe('fused conv2d', () => {
+    for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const) {
+      it(`x=[2,8,8,6] f=[3,3,6,5] bias=[5] activation=${activation}`, () =>
+        compare(() =>
+          tf.fused.conv2d({
+            x: rand([2, 8, 8, 6], 10) as tf.Tensor4D, filter: rand([3, 3, 6, 5], 11) as tf.Tensor4D,
+            strides: 1, pad: 'same', bias: rand([5], 12), activation,
+            preluActivationWeights: activation === 'prelu' ? rand([5], 13) : undefined, leakyreluAlpha: 0.1,
+          }), { allowFallback: activation === 'prelu' }));
+    }
+    it('scalar bias, stride 2, gradients with relu', () =>
+      compare(() => {
+        const x = rand([1, 9, 9, 3], 14), w = rand([3, 3, 3, 4], 15), b = rand([4], 16);
+        const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+          tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 2, pad: 'same', bias: bb, activation: 'relu' });
+        const s = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 'valid', bias: tf.scalar(0.5) });
+        return [s, ...tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(f(xx, ww, bb)))([x, w, b])];
+      }));
+  });
+
+  describe('matmul', () => {
+    const cases: Array<[number[], number[], boolean, boolean]> = [
+      [[3, 4], [4, 5], false, false],
+      [[4, 3], [4, 5], true, false],
+      [[3, 4], [5, 4], false, true],
+      [[4, 3], [5, 4], true, true],
+      [[2, 3, 4], [2, 4, 5], false, false],
+      [[2, 3, 4], [4, 5], false, false],
+      [[2, 4, 3], [1, 4, 5], true, false],
+      [[1, 3, 4], [2, 5, 4], false, true],
+      [[2, 3, 7, 8], [2, 3, 8, 6], false, false],
+      [[16, 64, 40], [16, 64, 40], false, true],
+      [[64, 300], [300, 70], false, false],
+    ];
+    for (const [sa, sb, ta, tb] of cases) {
+      // tfjs' own BatchMatMul gradient cannot reduce a broadcast batch (JS kernels fail too): forward only there.
+      const grads = sa.length === sb.length && sa.slice(0, -2).every((d, i) => d === sb[i]);
+      it(`a=[${sa}] b=[${sb}] transposeA=${ta} transposeB=${tb}${grads ? ' with gradients' : ''}`, () =>
+        compare(() => {
+          const a = rand(sa, 20), b = rand(sb, 21);
+          const f = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb);
+          const y = f(a, b);
+          if (!grads) return [y];
+          const r = rand(y.shape, 22);
+          return [y, ...tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, z), r)))([a, b])];
+        }));
+    }
+    for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const) {
+      it(`fused a=[5,6] b=[7,6] transposeB bias=[7] activation=${activation}`, () =>
+        compare(() =>
+          tf.fused.matMul({ a: rand([5, 6], 23), b: rand([7, 6], 24), transposeB: true, bias: rand([7], 25), activation, leakyreluAlpha: 0.3 })));
+    }
+    it('fused a=[2,5,6] b=[2,6,4] bias=[1,4] + gradients; bias=[5,1] falls back', () =>
+      compare(() => {
+        const a = rand([2, 5, 6], 26), b = rand([2, 6, 4], 27), bias = rand([1, 4], 28);
+        const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.fused.matMul({ a: x as tf.Tensor3D, b: y as tf.Tensor3D, bias: z, activation: 'relu' });
+        const col = tf.fused.matMul({ a: rand([5, 5], 29), b: rand([5, 5], 30), bias: rand([5, 1], 31) });
+        return [col, f(a, b, bias), ...tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(f(x, y, z)))([a, b, bias])];
+      }, { allowFallback: true }));
+  });
+
+  describe('elementwise', () => {
+    const pairs: Array<[number[], number[]]> = [
+      [[2, 3, 4], [2, 3, 4]], [[2, 3, 4], [4]], [[2, 1, 4], [1, 3, 1]], [[5], [2, 5]], [[], [3, 2]],
+      [[2, 16, 4, 5], [2, 1, 4, 1]], [[2, 32, 32, 32], [32]], [[3, 1], [1, 1]],
+    ];
+    const ops: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [
+      ['add', tf.add], ['sub', tf.sub], ['mul', tf.mul], ['div', tf.div],
+      ['squaredDifference', tf.squaredDifference], ['maximum', tf.maximum], ['minimum', tf.minimum],
+    ];
+    for (const [sa, sb] of pairs) {
+      it(`a=[${sa}] b=[${sb}] add/sub/mul/div/sqdiff/max/min + gradients of add, mul, div`, () =>
+        compare(() => {
+          const a = rand(sa, 40), b = rand(sb, 41, 0.5, 2);
+          const outs = ops.map(([, op]) => op(a, b));
+          const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.div(tf.mul(tf.add(x, y), x), y)))([a, b]);
+          return [...outs, ...grads];
+        }));
+    }
+    it('int32 add/mul fall back to the JS kernels', () =>
+      compare(() => [tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(4, 'int32')), tf.mul(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32'))], { allowFallback: true }));
+    it('unary exp/sigmoid/tanh/sqrt/rsqrt/square/log/relu/abs/erf x=[3,50,41] + gradients', () =>
+      compare(() => {
+        const x = rand([3, 50, 41], 42, -3, 3), p = rand([3, 50, 41], 43, 0.1, 4);
+        const outs = [tf.exp(x), tf.sigmoid(x), tf.tanh(x), tf.sqrt(p), tf.rsqrt(p), tf.square(x), tf.log(p), tf.relu(x), tf.abs(x), tf.erf(x)];
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(t), tf.exp(tf.mul(t, 0.1)))))(x);
+        return [...outs, g];
+      }));
+    for (const shape of [[3, 7], [2, 4, 33], [16, 64, 64]]) {
+      it(`softmax x=[${shape}] + gradient`, () =>
+        compare(() => {
+          const x = rand(shape, 44, -4, 4), r = rand(shape, 45);
+          return [tf.softmax(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(t), r)))(x)];
+        }));
+    }
+  });
+
+  describe('reductions and transpose', () => {
+    const cases: Array<[number[], number | number[], boolean]> = [
+      [[2, 3, 4], -1, false], [[2, 3, 4], 0, true], [[2, 3, 4], [0, 2], false], [[2, 16, 4, 5], [1, 3], true],
+      [[7], 0, false], [[2, 64, 64, 32], [1, 2], true], [[3, 5], [0, 1], false], [[4, 1, 6], 1, false],
+    ];
+    for (const [shape, axis, keepDims] of cases) {
+      it(`x=[${shape}] axis=${JSON.stringify(axis)} keepDims=${keepDims} sum/mean/max/min + gradient of mean`, () =>
+        compare(() => {
+          const x = rand(shape, 50);
+          return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims), tf.max(x, axis, keepDims), tf.min(x, axis, keepDims),
+            tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.mean(t, axis, keepDims))))(x)];
+        }));
+    }
+    const perms: Array<[number[], number[]]> = [
+      [[2, 3], [1, 0]], [[2, 5, 4, 3], [0, 2, 1, 3]], [[2, 5, 4, 3], [3, 1, 0, 2]], [[1, 6, 1, 7], [2, 3, 0, 1]], [[2, 3, 4], [0, 1, 2]],
+    ];
+    for (const [shape, perm] of perms) {
+      it(`transpose x=[${shape}] perm=[${perm}] + gradient`, () =>
+        compare(() => {
+          const x = rand(shape, 51), r = rand(perm.map((p) => shape[p]), 52);
+          return [tf.transpose(x, perm), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.transpose(t, perm), r)))(x)];
+        }));
+    }
+  });
+
+  it('group norm + silu + attention block (composite) and its gradients', () =>
+    compare(() => {
+      const x = rand([2, 8, 8, 16], 60), w = rand([3, 3, 16, 16], 61, -0.2, 0.2), wq = rand([16, 16], 62, -0.3, 0.3);
+      const block = (xx: tf.Tensor, ww: tf.Tensor, q: tf.Tensor) => {
+        const g = tf.reshape(xx, [2, 64, 4, 4]);
+        const { mean, variance } = tf.moments(g, [1, 3], true);
+        const n = tf.reshape(tf.mul(tf.sub(g, mean), tf.rsqrt(tf.add(variance, 1e-5))), [2, 8, 8, 16]);
+        const h = tf.conv2d(tf.mul(n, tf.sigmoid(n)) as tf.Tensor4D, ww as tf.Tensor4D, 1, 'same');
+        const t = tf.reshape(h, [2, 64, 16]);
+        const qk = tf.matMul(tf.matMul(t, tf.tile(tf.expandDims(q, 0), [2, 1, 1])), t, false, true);
+        return tf.matMul(tf.softmax(tf.mul(qk, 0.25)), t);
+      };
+      return [block(x, w, wq), ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(block(a, b, c)))([x, w, wq])];
+    }));
+});
