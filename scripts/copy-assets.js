@@ -18,3 +18,19 @@ function copyTree(srcDir, dstDir, keep) {
   }
 }
 copyTree(path.join(root, 'nodes'), path.join(root, 'dist', 'nodes'), (n) => !n.endsWith('.ts'));
+
+// Shared messages (nodes/shared/locales/<lang>/common.json) go into every node's catalog under
+// "common", so each node resolves RED._('common.errors.…') in its own namespace.
+const sharedLocales = path.join(root, 'nodes', 'shared', 'locales');
+if (fs.existsSync(sharedLocales)) {
+  for (const lang of fs.readdirSync(sharedLocales)) {
+    const common = JSON.parse(fs.readFileSync(path.join(sharedLocales, lang, 'common.json'), 'utf8'));
+    for (const type of fs.readdirSync(path.join(root, 'nodes'))) {
+      const cat = path.join(root, 'dist', 'nodes', type, 'locales', lang, `${type}.json`);
+      if (!fs.existsSync(cat)) continue;
+      const j = JSON.parse(fs.readFileSync(cat, 'utf8'));
+      j.common = common;
+      fs.writeFileSync(cat, JSON.stringify(j, null, 2) + '\n');
+    }
+  }
+}

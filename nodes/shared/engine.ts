@@ -1,0 +1,108 @@
+/**
+ * The one place where nodes meet lib/. Each node calls an `Engine` method with plain data
+ * (HostTensors, strings, file paths) and gets plain data back, so no live tensor ever reaches a
+ * msg. `libEngine` (lib-engine.ts) wires the methods to lib/; while a lib part has not landed its
+ * method throws a clear error. `DETEX_NODES_ENGINE=/abs/path/module.js` replaces the engine
+ * (in the runtime and in the training child): the node tests use a small fake engine this way.
+ */
+import { HostTensor } from '../../lib/io/host-tensor';
+
+export interface EngineModel {
+  folder: string;
+  /** free every tensor the model holds */
+  dispose(): void;
+}
+
+export interface SamPrompt {
+  /** [[x, y], ...] in pixels of the image */
+  points?: number[][];
+  /** 1 = foreground, 0 = background, one per point */
+  labels?: number[];
+  /** [x0, y0, x1, y1] in pixels */
+  box?: number[];
+}
+
+export interface Progress {
+  step: number;
+  total: number;
+  loss?: number;
+  /** a preview image as RGB uint8 [H, W, 3] */
+  preview?: HostTensor;
+}
+
+export interface Hooks {
+  onProgress?(p: Progress): void;
+  signal?: AbortSignal;
+}
+
+export interface TrainJob {
+  /** RGB uint8 [H, W, 3] each */
+  images: HostTensor[];
+  /** uint8 [H, W] each, 1 = subject */
+  masks: HostTensor[];
+  className: string;
+  conceptPath: string;
+  steps: number;
+  seed: number;
+  previewEvery: number;
+  resume: boolean;
+  options?: Record<string, unknown>;
+}
+
+export interface ComposeResult {
+  prompt: string;
+  tokens: string[];
+  substitutions: Record<string, string>;
+}
+
+export interface SampleRequest {
+  prompt: string;
+  negativePrompt?: string;
+  conceptPath?: string;
+  steps: number;
+  guidance: number;
+  seed: number;
+  width?: number;
+  height?: number;
+}
+
+export interface SampleResult {
+  /** RGB uint8 [H, W, 3] */
+  image: HostTensor;
+  /** the final latents, NHWC float32 */
+  latents: HostTensor;
+}
+
+export interface EvalRequest {
+  images: HostTensor[];
+  prompt?: string;
+  references?: HostTensor[];
+  referenceMasks?: HostTensor[];
+  metrics: string[];
+}
+
+export interface Engine {
+  readonly name: string;
+  loadModel(folder: string): Promise<EngineModel>;
+  samMask(m: EngineModel, image: HostTensor, prompt: SamPrompt): Promise<HostTensor>;
+  clipImage(m: EngineModel, images: HostTensor[]): Promise<HostTensor>;
+  clipText(m: EngineModel, texts: string[]): Promise<HostTensor>;
+  mapAttributes(m: EngineModel, conceptPath: string, imageEmbeds: HostTensor): Promise<{ subject: HostTensor; background: HostTensor }>;
+  compose(template: string, conceptPath: string, view: Record<string, unknown>): Promise<ComposeResult>;
+  sample(m: EngineModel, req: SampleRequest, hooks: Hooks): Promise<SampleResult>;
+  evaluate(m: EngineModel, req: EvalRequest): Promise<Record<string, number>>;
+  /** runs in the training child process */
+  train(modelFolder: string, job: TrainJob, hooks: Hooks): Promise<{ conceptPath: string }>;
+}
+
+let cached: Engine | undefined;
+
+export function getEngine(): Engine {
+  if (!cached) {
+    const override = process.env.DETEX_NODES_ENGINE;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const mod = override ? require(override) : require('./lib-engine');
+    cached = (mod.engine ?? mod.default ?? mod) as Engine;
+  }
+  return cached;
+}
