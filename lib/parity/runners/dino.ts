@@ -8,6 +8,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor, fromTfSync, toTf } from '../../io/host-tensor';
 import { DinoVisionTransformer, cosineSimilarityMatrix } from '../../models/dino';
+import { Manifest } from '../manifest';
+import { CaseRunner, RunContext, RunOutput } from '../runner';
 
 /** Every output name this runner can produce. */
 export const DINO_OUTPUTS = ['cls_feature', 'tokens_normed', 'cosine_similarity', 'pos_embed_used'] as const;
@@ -60,3 +62,21 @@ export function runDinoCase(
 export function loadDinoFixtureModel(fixtureDir: string, warn?: (m: string) => void): DinoVisionTransformer {
   return DinoVisionTransformer.fromFiles(path.join(fixtureDir, 'config.json'), path.join(fixtureDir, 'model.safetensors'), { warn });
 }
+
+/** The `detex parity` entry: any case of a facebookresearch/dino fixture. */
+export const runner: CaseRunner = {
+  name: 'dino',
+  matches: (manifest: Manifest) => isDinoManifest(manifest as { reference?: { library?: string; repo?: string } }),
+  async run(ctx: RunContext): Promise<RunOutput> {
+    // Loaded per case and freed before returning: the engine counts tensors left behind as leaks.
+    const model = loadDinoFixtureModel(ctx.dir);
+    try {
+      const wanted = Object.keys(ctx.kase.expected ?? {}).filter((k) => (DINO_OUTPUTS as readonly string[]).includes(k));
+      for (const k of Object.keys(ctx.kase.intermediates ?? {})) if ((DINO_OUTPUTS as readonly string[]).includes(k)) wanted.push(k);
+      const out = runDinoCase(model, { image: ctx.tensor('image') }, wanted.length ? wanted : DINO_OUTPUTS);
+      return { outputs: new Map(Object.entries(out)) };
+    } finally {
+      model.dispose();
+    }
+  },
+};
