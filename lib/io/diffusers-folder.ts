@@ -123,9 +123,10 @@ export function weightFiles(dir: string, opts: WeightOptions = {}): string[] {
 }
 
 /**
- * Fill a config object with the reference library's defaults: missing keys take `defaults`, `null`s stay null
- * only where the default is null, and unknown keys are reported through `warn` (then ignored), as diffusers'
- * `extract_init_dict` does. Keys starting with "_" (`_class_name`, `_diffusers_version`) are metadata.
+ * Fill a config object with the reference library's defaults: missing keys take `defaults`, present keys are
+ * taken as written (null included, as diffusers passes None on), and unknown keys are reported through `warn`
+ * (then ignored), as diffusers' `extract_init_dict` does. Keys starting with "_" (`_class_name`,
+ * `_diffusers_version`) are metadata.
  */
 export function resolveConfig<T extends object>(
   raw: Record<string, unknown>,
