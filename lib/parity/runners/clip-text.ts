@@ -6,7 +6,6 @@
  * Outputs: last_hidden_state, pooler_output, text_embeds, hidden_states_i, pooler_index.
  */
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor, fromTfSync, hostTensor } from '../../io/host-tensor';
 import { loadCLIPTextModel } from '../../models/clip/loader';
 import { CLIPTokenizer } from '../../models/clip/tokenizer';
@@ -76,7 +75,6 @@ export const runner: CaseRunner = {
       return { outputs };
     } finally {
       model.dispose();
-      void tf;
     }
   },
 };

@@ -64,7 +64,7 @@ function exactCheck(name: string, actual: readonly number[], expected: readonly 
 export const runner: CaseRunner = {
   name: COMPONENT,
   matches: (_m, kase) => kase.component === COMPONENT,
-  expand(manifest: Manifest, dir: string): ManifestCase[] | undefined {
+  expand(_manifest: Manifest, dir: string): ManifestCase[] | undefined {
     const g = goldensOf(dir);
     if (!g) return undefined;
     const slug = (p: string) => p.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_|_$/g, '').slice(0, 32);
@@ -76,7 +76,6 @@ export const runner: CaseRunner = {
     (g.added_tokens?.cases ?? []).forEach((c, i) =>
       cases.push({ name: `added_${String(i).padStart(2, '0')}_${slug(c.prompt)}`, component: COMPONENT, args: { index: i, added: true } }),
     );
-    void manifest;
     return cases;
   },
   async run(ctx) {
