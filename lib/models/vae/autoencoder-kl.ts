@@ -10,6 +10,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readComponentConfig, weightFiles } from '../../io/diffusers-folder';
 import { Conv2d, ParamStore } from '../../nn';
+import { Rng } from '../../random';
 import { resolveVAEConfig, VAEConfig } from './config';
 import { VAEDecoder } from './decoder';
 import { VAEEncoder } from './encoder';
@@ -137,6 +138,23 @@ export class AutoencoderKL {
       return [mu, lv];
     });
     return new LatentDistribution(mean as tf.Tensor4D, logvar as tf.Tensor4D);
+  }
+
+  /**
+   * Training-side encode, as diffusers' training scripts do it: z = q(z|x).sample() · scaling_factor, with the
+   * reparameterisation noise drawn from `rng` (seeded, backend-independent); without `rng`, the mean (mode).
+   * The caller owns the result.
+   */
+  encodeLatents(image: tf.Tensor4D, rng?: Rng): tf.Tensor4D {
+    const dist = this.encode(image);
+    try {
+      return tf.tidy(() => {
+        const z = rng ? dist.sample(tf.tensor4d(rng.normal(dist.mean.shape), dist.mean.shape)) : dist.mode();
+        return tf.mul(z, this.scalingFactor);
+      });
+    } finally {
+      dist.dispose();
+    }
   }
 
   /** latent [B,h,w,latent_channels] (already divided by scaling_factor) → raw image [B, h·f, w·f, out]. */

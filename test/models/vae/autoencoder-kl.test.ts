@@ -56,6 +56,13 @@ describe('models/vae: AutoencoderKL', () => {
           assert.deepStrictEqual(dist.mean.shape, [1, 8, 8, 3]);
           const lv = dist.logvar.dataSync();
           assert.ok(lv.every((v) => v >= -30 && v <= 20));
+          const z = vae.encodeLatents(img, new Rng(4));
+          const z2 = vae.encodeLatents(img, new Rng(4));
+          assert.deepStrictEqual(z.dataSync(), z2.dataSync());
+          const zMode = vae.encodeLatents(img);
+          const want = tf.mul(dist.mean, 0.18215);
+          assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(zMode, want))).dataSync()[0]) < 1e-7);
+          tf.dispose([z, z2, zMode, want]);
           const out = vae.decode(dist.mean);
           assert.deepStrictEqual(out.shape, [1, 16, 16, 3]);
           tf.dispose([img, out]);
