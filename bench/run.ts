@@ -1,0 +1,142 @@
+/**
+ * `npm run bench`: times our implementation (cpu backend + native kernels, and the WASM backend)
+ * against PyTorch CPU on identical shapes and input files, in one run.
+ *
+ *   node dist/bench/run.js [--runs 5] [--warmup 2] [--threads 2] [--only <substring>]
+ *                          [--modes native,wasm] [--python /usr/bin/python3] [--out file.json]
+ *
+ * Every (row, implementation) runs in its own process so the reported peak RSS is that row's.
+ * Times are medians of --runs after --warmup. GFLOP/s rows are also given as a fraction of the
+ * machine's measured peak (the best large-sgemm rate seen in this run). Rows go to a JSON file
+ * whose path is printed: name, ours_ms, reference_ms, ratio (ours/PyTorch), gflops, peak_mib, plus
+ * the WASM columns. Setup: bench/setup.sh.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { CASES } from './cases';
+import { writeInput } from './inputs';
+
+interface Opts { runs: number; warmup: number; threads: number; only?: string; modes: string[]; python: string; out?: string }
+
+function parseArgs(argv: string[]): Opts {
+  const o: Opts = { runs: 5, warmup: 2, threads: 2, modes: ['native', 'wasm'], python: process.env.DETEX_BENCH_PYTHON || '/usr/bin/python3' };
+  for (let i = 0; i < argv.length; i += 2) {
+    const [k, v] = [argv[i], argv[i + 1]];
+    if (k === '--runs') o.runs = Number(v);
+    else if (k === '--warmup') o.warmup = Number(v);
+    else if (k === '--threads') o.threads = Number(v);
+    else if (k === '--only') o.only = v;
+    else if (k === '--modes') o.modes = v.split(',');
+    else if (k === '--python') o.python = v;
+    else if (k === '--out') o.out = v;
+    else throw new Error(`unknown option ${k}`);
+  }
+  return o;
+}
+
+interface Measured { ms?: number; peak_mib?: number; error?: string; extra?: Record<string, unknown> }
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function parseResult(stdout: string, stderr: string, status: number | null): Measured {
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) return { error: `no result (exit ${status}): ${(stderr || stdout).trim().split('\n').slice(-1)[0] ?? ''}` };
+  const r = JSON.parse(line.slice(7)) as { ms?: number[]; peak_mib?: number; error?: string; [k: string]: unknown };
+  if (r.error || !r.ms) return { error: r.error ?? 'no times' };
+  const { ms, peak_mib, ...extra } = r;
+  return { ms: median(ms), peak_mib, extra };
+}
+
+function runOurs(mode: string, index: number, dir: string, o: Opts): Measured {
+  const env = { ...process.env, DETEX_NATIVE_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads) };
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), mode, String(index), dir, String(o.runs), String(o.warmup)],
+    { env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30 * 60 * 1000 });
+  return parseResult(r.stdout ?? '', r.stderr ?? '', r.status);
+}
+
+/**
+ * OpenBLAS 0.3.21 (Debian 12) does not recognise some virtualised Xeons and falls back to its generic
+ * "Prescott" kernel (~20 GFLOP/s here instead of ~300). For a fair reference we name the core for the
+ * PyTorch process only, when the CPU has AVX-512 and the user set nothing; reference.py reports the
+ * kernel in use and checks a product against float64.
+ */
+function referenceEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  if (!env.OPENBLAS_CORETYPE) {
+    const flags = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
+    if (/\bavx512f\b/.test(flags)) env.OPENBLAS_CORETYPE = 'SkylakeX';
+    else if (/\bavx2\b/.test(flags)) env.OPENBLAS_CORETYPE = 'Haswell';
+  }
+  return env;
+}
+
+function runReference(name: string, dir: string, o: Opts): Measured {
+  const script = path.resolve(__dirname, '..', '..', 'bench', 'reference.py');
+  const r = spawnSync(o.python, [script, name, dir, String(o.runs), String(o.warmup), String(o.threads)],
+    { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30 * 60 * 1000, env: referenceEnv() });
+  if (r.error) return { error: `${o.python}: ${r.error.message}` };
+  return parseResult(r.stdout ?? '', r.stderr ?? '', r.status);
+}
+
+const fmt = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
+
+function main(): void {
+  const o = parseArgs(process.argv.slice(2));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-bench-'));
+  const selected = CASES.map((c, i) => ({ c, i })).filter(({ c }) => !o.only || c.name.includes(o.only));
+  const written = new Set<string>();
+  for (const { c } of selected)
+    for (const s of c.inputs)
+      if (!written.has(s.name)) { writeInput(dir, s.name, s.shape, s.seed, s.lo, s.hi); written.add(s.name); }
+
+  const rows: Array<Record<string, unknown>> = [];
+  let peakGflops = 0;
+  try {
+    for (const { c, i } of selected) {
+      const ours = o.modes.includes('native') ? runOurs('native', i, dir, o) : { error: 'not run' };
+      const wasm = o.modes.includes('wasm') ? runOurs('wasm', i, dir, o) : { error: 'not run' };
+      const js = o.modes.includes('js') ? runOurs('js', i, dir, o) : undefined;
+      const ref = c.reference ? runReference(c.name, dir, o) : { error: 'no PyTorch reference for model rows (see results notes)' };
+      const gf = (ms?: number) => (c.flop && ms ? c.flop / ms / 1e6 : null);
+      if (c.name.includes('peak sgemm')) peakGflops = Math.max(gf(ours.ms) ?? 0, gf(ref.ms) ?? 0);
+      const row = {
+        name: c.name,
+        ours_ms: ours.ms ?? null,
+        reference_ms: ref.ms ?? null,
+        ratio: ours.ms && ref.ms ? ours.ms / ref.ms : null,
+        gflops: gf(ours.ms),
+        peak_mib: ours.peak_mib ?? null,
+        wasm_ms: wasm.ms ?? null,
+        wasm_ratio: wasm.ms && ref.ms ? wasm.ms / ref.ms : null,
+        wasm_gflops: gf(wasm.ms),
+        wasm_peak_mib: wasm.peak_mib ?? null,
+        reference_gflops: gf(ref.ms),
+        reference_peak_mib: ref.peak_mib ?? null,
+        ...(js ? { js_ms: js.ms ?? null, js_error: js.error } : {}),
+        errors: { ours: ours.error, wasm: wasm.error, reference: ref.error },
+        reference_info: ref.extra,
+      };
+      rows.push(row);
+      console.log(`${c.name.padEnd(66)} native ${fmt(row.ours_ms).padStart(9)} ms  wasm ${fmt(row.wasm_ms).padStart(9)} ms  ` +
+        `torch ${fmt(row.reference_ms).padStart(8)} ms  ratio ${fmt(row.ratio, 2).padStart(6)}  wasm/torch ${fmt(row.wasm_ratio, 2).padStart(6)}  ` +
+        `${row.gflops ? fmt(row.gflops, 0) + ' GFLOP/s' : ''}` +
+        `${[ours.error, wasm.error].filter(Boolean).length ? '  [' + [ours.error && 'native: ' + ours.error, wasm.error && 'wasm: ' + wasm.error].filter(Boolean).join('; ') + ']' : ''}`);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  for (const r of rows) r.fraction_of_peak = peakGflops && r.gflops ? (r.gflops as number) / peakGflops : null;
+
+  const date = new Date().toISOString().slice(0, 10);
+  const out = o.out ?? path.resolve(__dirname, '..', '..', 'bench', 'results', `${date}-cpu${os.cpus().length}.json`);
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version,
+    threads: o.threads, runs: o.runs, warmup: o.warmup, measured_peak_gflops: peakGflops || null };
+  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2) + '\n');
+  console.log(`measured peak (best large sgemm): ${fmt(peakGflops, 0)} GFLOP/s`);
+  console.log(`results written to ${out}`);
+}
+
+main();
