@@ -9,8 +9,7 @@ import { SamConfig } from './config';
 import { ImageEncoderViT } from './image-encoder';
 import { MaskDecoder } from './mask-decoder';
 import { PromptEncoder } from './prompt-encoder';
-
-export type SizeHW = [number, number];
+import { SizeHW } from './resize-longest-side';
 
 export class Sam {
   readonly imageEncoder: ImageEncoderViT;
