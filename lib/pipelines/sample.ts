@@ -91,7 +91,7 @@ function batchEmbeddings(o: SampleOptions, c: Checked): tf.Tensor3D {
 /** Phase 4: N(0, I) latents per image from the seed, or a copy of the given ones, × init_noise_sigma. */
 function prepareLatents(o: SampleOptions, c: Checked): tf.Tensor4D {
   const sigma = o.scheduler.initNoiseSigma;
-  if (o.latents) return tf.tidy(() => tf.mul(o.latents!, sigma));
+  if (o.latents) return tf.tidy(() => tf.mul(o.latents!, sigma) as tf.Tensor4D);
   const [n, h, w, ch] = c.latentShape;
   const root = new Rng(o.seed!);
   const data = new Float32Array(n * h * w * ch);
@@ -102,7 +102,9 @@ function prepareLatents(o: SampleOptions, c: Checked): tf.Tensor4D {
 export async function sample(o: SampleOptions): Promise<SampleResult> {
   // 1. Check inputs
   const c = checkInputs(o);
-  const { scheduler, unet, vae } = o;
+  const { unet, vae } = o;
+  // A private copy: setTimesteps mutates, and another run may share the caller's scheduler while we await.
+  const scheduler = o.scheduler.clone();
   const etaRng = o.seed !== undefined ? new Rng(o.seed).fork('eta') : undefined;
 
   // 2. Batch the prompt embeddings (unconditional half first)

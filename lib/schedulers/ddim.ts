@@ -71,6 +71,11 @@ export class DDIMScheduler {
     return new DDIMScheduler(raw, warn);
   }
 
+  /** An independent scheduler with the same config (its own timesteps), e.g. one per concurrent sampling run. */
+  clone(): DDIMScheduler {
+    return new DDIMScheduler({ ...this.config }, () => {});
+  }
+
   /** Choose the `numInferenceSteps` timesteps of the sampling chain (the sub-sequence τ of §4.2). */
   setTimesteps(numInferenceSteps: number): void {
     const T = this.config.num_train_timesteps;

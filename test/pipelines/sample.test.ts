@@ -153,6 +153,19 @@ describe('pipelines/sample: DDIM + classifier-free guidance', () => {
     });
   });
 
+  it('should let concurrent runs share one scheduler (each run sets its own timesteps)', async () => {
+    const shared = new DDIMScheduler(SD14);
+    const solo3 = await run({ scheduler: shared, steps: 3, outputType: 'latent' });
+    const solo5 = await run({ scheduler: shared, steps: 5, outputType: 'latent' });
+    const [a, b] = await Promise.all([
+      run({ scheduler: shared, steps: 3, outputType: 'latent' }),
+      run({ scheduler: shared, steps: 5, outputType: 'latent' }),
+    ]);
+    assert.deepStrictEqual(a.r.latents.dataSync(), solo3.r.latents.dataSync());
+    assert.deepStrictEqual(b.r.latents.dataSync(), solo5.r.latents.dataSync());
+    tf.dispose([solo3.r.latents, solo5.r.latents, a.r.latents, b.r.latents]);
+  });
+
   it('should reject bad inputs naming the problem', async () => {
     await expectNoLeak(async () => {
       await assert.rejects(run({ negativeEmbeds: undefined }), /needs negativeEmbeds/);
