@@ -50,7 +50,11 @@ function tryRequire(name: string): string | undefined {
 
 async function useBackend(name: BackendName): Promise<boolean> {
   try {
-    return (await tf.setBackend(name)) && tf.getBackend() === name;
+    const ok = (await tf.setBackend(name)) && tf.getBackend() === name;
+    // The cpu backend greets Node users with advice to install tfjs-node on first use; this module already
+    // reports why tfjs-node is not used, once and accurately.
+    if (ok && name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+    return ok;
   } catch {
     return false;
   }

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor, hostTensor } from '../../io/host-tensor';
 import { resolveConfig } from '../../io/diffusers-folder';
-import { resizeBicubicPIL } from './pil-bicubic';
+import { pilBicubicResize } from '../../io/pil-bicubic';
 
 export interface CLIPImageProcessorConfig {
   do_resize: boolean;
@@ -109,7 +109,7 @@ export class CLIPImageProcessor {
     let rgb = c.do_convert_rgb || image.channels !== 3 ? toRGB(image) : image;
     if (c.do_resize) {
       const { height, width } = this.resizedSize(rgb.height, rgb.width);
-      rgb = { data: resizeBicubicPIL(rgb.data, rgb.width, rgb.height, 3, width, height), width, height, channels: 3 };
+      rgb = { data: pilBicubicResize(rgb.data, rgb.width, rgb.height, 3, width, height), width, height, channels: 3 };
     }
     const resized = rgb;
     const cropped = c.do_center_crop ? centerCrop(rgb, this.crop.height, this.crop.width) : rgb;

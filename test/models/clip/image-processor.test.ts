@@ -3,7 +3,7 @@ import * as path from 'path';
 import { SafetensorsReader } from '../../../lib/io/safetensors';
 import { HostTensor } from '../../../lib/io/host-tensor';
 import { CLIPImageProcessor, RawImage, decodeImage } from '../../../lib/models/clip/image-processor';
-import { resizeBicubicPIL } from '../../../lib/models/clip/pil-bicubic';
+import { pilBicubicResize as resizeBicubicPIL } from '../../../lib/io/pil-bicubic';
 import { fixture } from '../../helpers/fixtures';
 
 const CASES = ['preprocess_square_rgb_256x256', 'preprocess_landscape_rgb_320x200', 'preprocess_portrait_rgba_150x180'];
@@ -60,7 +60,7 @@ describe('models/clip/image-processor (clip-vision-tiny preprocess goldens)', fu
   it('should leave a same-size resize unchanged and reject bad buffers', () => {
     const img = Uint8Array.from({ length: 4 * 3 * 3 }, (_, i) => (i * 37) % 256);
     assert.deepStrictEqual(resizeBicubicPIL(img, 4, 3, 3, 4, 3), img);
-    assert.throws(() => resizeBicubicPIL(img, 5, 3, 3, 4, 3), /expected 5×3×3/);
+    assert.throws(() => resizeBicubicPIL(img, 5, 3, 3, 4, 3), /do not hold 5x3x3/);
   });
 
   it('should compute the long edge by truncation (320×200 → 358×224, 150×180 → 224×268)', () => {
