@@ -237,6 +237,7 @@ export function resolveUNetConfig(config: UNetConfig, opts: ResolveOptions = {})
     if (k in UNET_CONFIG_DEFAULTS && v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
   }
   rejectUnsupported(c);
+  if (c.dropout !== 0) warn(`UNet config: dropout ${c.dropout} is not applied (this port has no dropout; SD uses 0)`);
 
   const n = c.down_block_types.length;
   if (n === 0) fail('down_block_types is empty');

@@ -52,6 +52,8 @@ describe('models/unet config', () => {
     resolveUNetConfig({ ...tiny, _class_name: 'UNet2DConditionModel', made_up_key: 1 } as UNetConfig, { warn: (m) => warnings.push(m) });
     assert.equal(warnings.length, 1);
     assert.match(warnings[0], /made_up_key/);
+    resolveUNetConfig({ ...tiny, dropout: 0.1 }, { warn: (m) => warnings.push(m) });
+    assert.match(warnings[1], /dropout 0\.1 is not applied/);
   });
 
   const rejects: Array<[string, Record<string, unknown>, RegExp]> = [
