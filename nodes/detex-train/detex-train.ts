@@ -54,6 +54,7 @@ export = function (RED: NodeAPI): void {
         const conceptFile = await resolveForWrite(concepts, `${name}.detex.safetensors`);
         const resume = msg.resume === true || (msg.resume === undefined && def.resume === true);
         ctx.progress(t('common.status.queued', { n: '' }).trim());
+        let previews = Promise.resolve(); // in order, and all out before the concept
         const job = startTraining(
           model.folder,
           { images: imgs.map((i) => i.rgb), masks, className: className.trim(), conceptPath: conceptFile, steps, seed, previewEvery, resume },
@@ -61,7 +62,8 @@ export = function (RED: NodeAPI): void {
             ctx.progress(t('detex-train.status.step'), p.step, p.total);
             const pm: Msg = { topic: 'progress', payload: { step: p.step, total: p.total, loss: p.loss }, _msgid: msg._msgid };
             if (!p.preview) return ctx.send([null, pm]);
-            encodePng(p.preview).then((png) => ctx.send([null, { ...pm, preview: png }]), () => ctx.send([null, pm]));
+            const preview = p.preview;
+            previews = previews.then(() => encodePng(preview).then((png) => ctx.send([null, { ...pm, preview: png }]), () => ctx.send([null, pm])));
           },
           (pid) => ctx.progress(`pid:${pid}`),
         );
@@ -70,6 +72,7 @@ export = function (RED: NodeAPI): void {
         ctx.signal.addEventListener('abort', onAbort);
         try {
           const r = await job.promise;
+          await previews;
           msg.payload = { __detexRef: 'concept', path: r.conceptPath };
           msg.concept = msg.payload;
           msg.className = className.trim();

@@ -48,7 +48,7 @@ function fill(s: string, subs?: Record<string, unknown>): string {
 /** A translator for one node type: `t('errors.noImage', {n: 2})`. */
 export function translator(RED: NodeAPI, type: string): (key: string, subs?: Record<string, unknown>) => string {
   return (key, subs) => {
-    const full = key.startsWith('common.') ? key : `${type}.${key}`;
+    const full = key.startsWith('common.') || key.startsWith(`${type}.`) ? key : `${type}.${key}`;
     let s: string | undefined;
     try {
       s = RED._(full, subs);
