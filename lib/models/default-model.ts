@@ -1,0 +1,24 @@
+/**
+ * The embedded default model shipped in the package (diffusers layout), used whenever no model folder is
+ * configured. Until the pretrained `detex-mini` ships it is `detex-tiny`: random weights, draws noise.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+
+export const DEFAULT_MODEL_NAME = 'detex-tiny';
+
+/** Absolute path of the embedded default model folder (works from lib/ sources and from dist/). */
+export function defaultModelDir(): string {
+  let dir = __dirname;
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, 'models', DEFAULT_MODEL_NAME);
+    if (fs.existsSync(path.join(candidate, 'model_index.json'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`the embedded default model "${DEFAULT_MODEL_NAME}" is missing from the package (models/${DEFAULT_MODEL_NAME}); reinstall the package`);
+}
+
+/** The configured folder, or the embedded default when none is given. */
+export function resolveModelDir(configured?: string): string {
+  return configured && configured.trim() ? path.resolve(configured.trim()) : defaultModelDir();
+}
