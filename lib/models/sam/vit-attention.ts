@@ -1,9 +1,10 @@
 /**
  * Multi-head self-attention of the image encoder's blocks (image_encoder.py `Attention`): fused qkv Linear,
- * logits (q·scale)·kᵀ plus the optional decomposed relative position bias, softmax, proj.
+ * logits (q·scale)·kᵀ plus the optional decomposed relative position bias (from the unscaled q), softmax,
+ * proj. Heads are computed one after another (same result, bounded memory).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Linear, ParamStore, scaledDotProductAttention, splitHeads } from '../../nn';
+import { Linear, ParamStore, scaledDotProductAttention } from '../../nn';
 import { decomposedRelPosBias } from './rel-pos';
 
 export interface ViTAttentionOptions {
@@ -39,24 +40,34 @@ export class ViTAttention {
     return tf.tidy(() => {
       const [b, h, w, c] = x.shape;
       const n = h * w;
+      const d = c / this.heads;
       const qkv = this.qkv.apply(tf.reshape(x, [b, n, c]) as tf.Tensor3D);
       // The fused output is laid out (3, heads, head_dim) along its last axis.
       const [q, k, v] = tf.split(qkv, 3, 2) as tf.Tensor3D[];
-      let bias: tf.Tensor | undefined;
-      if (this.relPosH && this.relPosW) {
-        const qh = splitHeads(q, this.heads); // [B, heads, N, d]
-        const d = qh.shape[3];
-        const perHead = tf.reshape(qh, [b * this.heads, n, d]) as tf.Tensor3D;
-        const rel = decomposedRelPosBias(
-          perHead,
-          this.store.tensor(this.relPosH) as tf.Tensor2D,
-          this.store.tensor(this.relPosW) as tf.Tensor2D,
-          [h, w],
-          [h, w],
+      // One head at a time: global attention at 1024² input has 4096 tokens, so each head's logits (and
+      // the rel-pos bias, the sum, the softmax) are 64 MiB; all heads at once would not fit the WASM heap.
+      const heads: tf.Tensor3D[] = [];
+      for (let i = 0; i < this.heads; i++) {
+        heads.push(
+          tf.tidy(() => {
+            const head = (t: tf.Tensor3D) => tf.slice(t, [0, 0, i * d], [b, n, d]) as tf.Tensor3D;
+            const qi = head(q);
+            let bias: tf.Tensor | undefined;
+            if (this.relPosH && this.relPosW) {
+              const rel = decomposedRelPosBias(
+                qi,
+                this.store.tensor(this.relPosH) as tf.Tensor2D,
+                this.store.tensor(this.relPosW) as tf.Tensor2D,
+                [h, w],
+                [h, w],
+              );
+              bias = tf.expandDims(rel, 1); // [B, 1, N, N]
+            }
+            return scaledDotProductAttention(qi, head(k), head(v), { heads: 1, bias }).out;
+          }),
         );
-        bias = tf.reshape(rel, [b, this.heads, n, n]);
       }
-      const { out } = scaledDotProductAttention(q, k, v, { heads: this.heads, bias });
+      const out = heads.length === 1 ? heads[0] : tf.concat(heads, 2);
       return tf.reshape(this.proj.apply(out), [b, h, w, c]) as tf.Tensor4D;
     });
   }
