@@ -1,0 +1,89 @@
+/**
+ * The attribute mappers M^P and M^B (DETEX §3): each a 3-layer MLP from the frozen CLIP image encoder's
+ * projected embedding to the text-embedding width, `layers.0 → act → layers.2 → act → layers.4` (named as a
+ * PyTorch nn.Sequential would be). For SD v1.4 + ViT-L/14 that is 768 → 768 → 768 → 768 with biases,
+ * 1,771,776 parameters = 6.76 MiB, the paper's "6.7 MB". Sizes come from the loaded models.
+ *
+ * Initialisation is PyTorch's nn.Linear default (U(−1/√in, 1/√in) for weight and bias, which is what
+ * kaiming_uniform(a=√5) gives), drawn from a seeded Rng so a run reproduces.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { hostTensor, HostTensor } from '../io/host-tensor';
+import { Activation, activationByName, Linear, ParamStore } from '../nn';
+import { Rng } from '../random';
+
+export interface MapperDims {
+  inDim: number;
+  hidden: number;
+  outDim: number;
+}
+
+const LAYERS = ['layers.0', 'layers.2', 'layers.4'];
+
+function activation(name: string): Activation {
+  // LeakyReLU(0.01) is the spec's other suggestion; nn/activations does not list it.
+  if (name === 'leaky_relu') return (x) => tf.leakyRelu(x, 0.01);
+  return activationByName(name);
+}
+
+/** Fresh mapper weights in PyTorch layout, keyed `layers.{0,2,4}.{weight,bias}`. */
+export function initMapperWeights(dims: MapperDims, rng: Rng): Map<string, HostTensor> {
+  const sizes = [dims.inDim, dims.hidden, dims.hidden, dims.outDim];
+  const out = new Map<string, HostTensor>();
+  LAYERS.forEach((name, i) => {
+    const fanIn = sizes[i];
+    const bound = 1 / Math.sqrt(fanIn);
+    out.set(`${name}.weight`, hostTensor('float32', [sizes[i + 1], fanIn], rng.uniform([sizes[i + 1], fanIn], -bound, bound)));
+    out.set(`${name}.bias`, hostTensor('float32', [sizes[i + 1]], rng.uniform([sizes[i + 1]], -bound, bound)));
+  });
+  return out;
+}
+
+export class AttributeMapper {
+  readonly store: ParamStore;
+  private readonly layers: Linear[];
+  private readonly act: Activation;
+
+  /** `weights` in PyTorch layout (from `initMapperWeights` or a concept file); the mapper owns its store. */
+  constructor(readonly dims: MapperDims, weights: Map<string, HostTensor>, readonly activationName = 'gelu') {
+    this.store = ParamStore.fromHost(weights);
+    const sizes = [dims.inDim, dims.hidden, dims.hidden, dims.outDim];
+    try {
+      this.layers = LAYERS.map((name, i) => new Linear(this.store, name, sizes[i], sizes[i + 1]));
+      const unused = this.store.unusedKeys();
+      if (unused.length) throw new Error(`AttributeMapper: unexpected weights ${unused.join(', ')}`);
+    } catch (e) {
+      this.store.dispose();
+      throw e;
+    }
+    this.act = activation(activationName);
+  }
+
+  /** Parameter names (`layers.0.weight`, …). */
+  names(): string[] {
+    return LAYERS.flatMap((n) => [`${n}.weight`, `${n}.bias`]);
+  }
+
+  /** x [N, inDim] → [N, outDim]. */
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => {
+      if (x.rank !== 2 || x.shape[1] !== this.dims.inDim) {
+        throw new Error(`Error in AttributeMapper: input must be [N, ${this.dims.inDim}], got [${x.shape}]`);
+      }
+      let h = this.layers[0].apply(x);
+      h = this.act(h) as tf.Tensor2D;
+      h = this.layers[1].apply(h);
+      h = this.act(h) as tf.Tensor2D;
+      return this.layers[2].apply(h);
+    });
+  }
+
+  /** Weights back in PyTorch layout. */
+  toHost(): Map<string, HostTensor> {
+    return new Map(this.names().map((n) => [n, this.store.toHost(n)]));
+  }
+
+  dispose(): void {
+    this.store.dispose();
+  }
+}
