@@ -1,0 +1,164 @@
+import * as assert from 'assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { resolveDetexConfig, defaultAttributeWord } from '../../lib/detex/config';
+import { AdamW } from '../../lib/detex/adamw';
+import { attentionLoss, diffusionLoss, totalLoss } from '../../lib/detex/losses';
+import { composePrompt, TemplateError } from '../../lib/detex/composer';
+import { checkImageCount, prepareTrainingData } from '../../lib/detex/data';
+import { AttributeMapper, initMapperWeights } from '../../lib/detex/mappers';
+import { addConceptTokens, conceptTokenStrings } from '../../lib/detex/tokens';
+import { CLIPTokenizer } from '../../lib/models/clip/tokenizer';
+import { Rng } from '../../lib/random';
+import { fixture } from '../helpers/fixtures';
+import { expectNoLeak } from '../helpers/leak';
+import { squares } from './tiny-models';
+
+describe('detex/config', () => {
+  it('should fill the paper defaults', () => {
+    const c = resolveDetexConfig({ classWord: 'dog' });
+    assert.deepStrictEqual([c.batchSize, c.steps, c.learningRate, c.gamma, c.lambdaPr, c.lambdaCA, c.caDownscale, c.caNorm, c.attributeWord, c.maskedDiffusionLoss], [4, 600, 1e-5, 0.5, 1, 0.01, 2, 'mse', 'pose', false]);
+    assert.deepStrictEqual(c.adam, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 });
+    assert.strictEqual(defaultAttributeWord('backpack'), 'view');
+  });
+  it('should switch components off for the Custom Diffusion preset', () => {
+    const c = resolveDetexConfig({ classWord: 'backpack', preset: 'custom-diffusion' });
+    assert.deepStrictEqual([c.attributes, c.lambdaCA, c.gamma], ['none', 0, 0]);
+  });
+  it('should refuse bad values naming them', () => {
+    assert.throws(() => resolveDetexConfig({ classWord: 'dog', gamma: 2 }), /gamma must lie in \[0, 1\]/);
+    assert.throws(() => resolveDetexConfig({ classWord: 'dog', batchSize: 4, microBatch: 3 }), /microBatch/);
+    assert.throws(() => resolveDetexConfig({ classWord: 'dog', attributes: 'none' }), /lambdaCA needs/);
+  });
+});
+
+describe('detex/adamw', () => {
+  it('should match torch.optim.AdamW arithmetic over 3 steps (x=[2], lr 0.1, wd 0.01)', async () => {
+    await expectNoLeak(() => {
+      const init = tf.tensor1d([1, -2]);
+      const p = tf.variable(init, true, 'adamw-test');
+      init.dispose();
+      const opt = new AdamW(new Map([['p', p]]), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 });
+      let x = [1, -2];
+      let m = [0, 0];
+      let v = [0, 0];
+      const grads = [[0.5, -1], [0.2, 0.3], [-0.4, 0.1]];
+      grads.forEach((g, k) => {
+        const t = k + 1;
+        const gt = tf.tensor1d(g);
+        opt.apply(new Map([['p', gt]]), 0.1);
+        gt.dispose();
+        x = x.map((xi) => xi * (1 - 0.1 * 0.01));
+        m = m.map((mi, i) => 0.9 * mi + 0.1 * g[i]);
+        v = v.map((vi, i) => 0.999 * vi + 0.001 * g[i] * g[i]);
+        x = x.map((xi, i) => xi - (0.1 / (1 - 0.9 ** t)) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(1 - 0.999 ** t) + 1e-8));
+      });
+      Array.from(p.dataSync()).forEach((a, i) => assert.ok(Math.abs(a - x[i]) < 1e-6, `${a} vs ${x[i]}`));
+      opt.dispose();
+      p.dispose();
+    });
+  });
+});
+
+const val = (t: tf.Tensor) => {
+  const v = t.dataSync()[0];
+  t.dispose();
+  return v;
+};
+
+describe('detex/losses', () => {
+  it('should compute L_LDM (eq. 1), masked variant and L_CA (eq. 4) as written', async () => {
+    await expectNoLeak(() => {
+      const a = [0, 1, 2, 3, 4, 5, 6, 7];
+      const b = [1, 1, 0, 3, 2, 5, 6, 9];
+      const pred = tf.tensor4d(a, [2, 2, 2, 1]);
+      const tgt = tf.tensor4d(b, [2, 2, 2, 1]);
+      const se = a.map((x, i) => (x - b[i]) ** 2);
+      const l = diffusionLoss(pred, tgt);
+      assert.deepStrictEqual(Array.from(l.dataSync()), [(1 + 0 + 4 + 0) / 4, (4 + 0 + 0 + 4) / 4]);
+      const mask = tf.tensor4d([1, 0, 1, 0, 0, 0, 0, 1], [2, 2, 2, 1]);
+      const lm = diffusionLoss(pred, tgt, mask);
+      assert.deepStrictEqual(Array.from(lm.dataSync()), [(se[0] + se[2]) / 2, se[7] / 1]);
+      const pm = tf.tensor3d([0.5, 0, 0, 0.5], [1, 2, 2]);
+      const bm = tf.tensor3d([0, 0.25, 0.25, 0.5], [1, 2, 2]);
+      const m = tf.tensor3d([1, 0, 0, 0], [1, 2, 2]);
+      const ca = val(attentionLoss(pm, bm, m, [1], 'mse'));
+      const want = (0.25 + 0 + 0 + 0.25) / 4 + (0 + 0.5625 + 0.5625 + 0.25) / 4;
+      assert.ok(Math.abs(ca - want) < 1e-7);
+      const caSkip = val(attentionLoss(pm, bm, m, [0], 'mse'));
+      assert.ok(Math.abs(caSkip - 0.125) < 1e-7);
+      const caMax = val(attentionLoss(pm, bm, m, [0], 'max-normalised'));
+      assert.ok(Math.abs(caMax - (0 + 0 + 0 + 1) / 4) < 1e-6);
+      const t = tf.tidy(() => totalLoss(tf.scalar(1), tf.scalar(2), tf.scalar(3), 0.5, 0.1));
+      assert.ok(Math.abs(t.dataSync()[0] - 2.3) < 1e-6);
+      tf.dispose([pred, tgt, l, mask, lm, pm, bm, m, t]);
+    });
+  });
+});
+
+describe('detex/data', () => {
+  it('should refuse 0 images, warn on 1', () => {
+    assert.throws(() => checkImageCount(0, () => undefined), /no training images/);
+    const w: string[] = [];
+    checkImageCount(1, (m) => w.push(m));
+    assert.match(w[0], /degenerate/);
+  });
+  it('should build x·m + blank·(1−m) and masks at the CA size', async () => {
+    await expectNoLeak(() => {
+      const d = prepareTrainingData(squares(2), { resolution: 32, latentSize: [4, 4], caSize: [2, 2], blank: [1, 1, 1] });
+      const f = d.filtered.arraySync() as number[][][][];
+      const mk = d.masks.arraySync() as number[][][][];
+      const im = d.images.arraySync() as number[][][][];
+      for (const [y, x] of [[0, 0], [16, 12], [31, 31]]) {
+        const want = mk[0][y][x][0] ? im[0][y][x] : [1, 1, 1];
+        f[0][y][x].forEach((v, k) => assert.ok(Math.abs(v - want[k]) < 1e-6));
+      }
+      assert.deepStrictEqual(d.masksCA.shape, [2, 2, 2]);
+      assert.deepStrictEqual(d.masksLatent.shape, [2, 4, 4, 1]);
+      d.dispose();
+    });
+  });
+});
+
+describe('detex/mappers', () => {
+  it('should be 3 linear layers in → hidden → hidden → out (768s: 1,771,776 parameters)', async () => {
+    const dims = { inDim: 24, hidden: 32, outDim: 32 };
+    await expectNoLeak(() => {
+      const m = new AttributeMapper(dims, initMapperWeights(dims, new Rng(0)), 'leaky_relu');
+      const y = tf.tidy(() => m.apply(tf.ones([3, 24]) as tf.Tensor2D));
+      assert.deepStrictEqual(y.shape, [3, 32]);
+      y.dispose();
+      m.dispose();
+    });
+    const big = initMapperWeights({ inDim: 768, hidden: 768, outDim: 768 }, new Rng(0));
+    assert.strictEqual([...big.values()].reduce((s, h) => s + h.data.length, 0), 1771776);
+  });
+});
+
+describe('detex/composer', () => {
+  const dir = fixture('clip-tokenizer');
+  const C = 4;
+  const tokens = conceptTokenStrings('<new1>', 4, true);
+  const vec = (k: number) => new Float32Array(C).fill(k);
+  const voc = {
+    tokens, classWord: 'dog', attributeWord: 'pose',
+    vectors: new Map([[tokens.subject, vec(9)], ...tokens.pose.map((t, i) => [t, vec(10 + i)] as [string, Float32Array]), ...tokens.background.map((t, i) => [t, vec(20 + i)] as [string, Float32Array])]),
+  };
+  it('should render, tokenize and locate pseudo-words from different images', function () {
+    if (!dir) this.skip();
+    const tk = CLIPTokenizer.fromFolder(dir!);
+    addConceptTokens(tk, tokens);
+    const p = composePrompt('{{V}} {{class}} with {{P.2}} {{attribute}} in {{B.4}} background', tk, voc);
+    assert.strictEqual(p.text, '<new1> dog with <new1:p2> pose in <new1:b4> background');
+    assert.strictEqual(p.plainText, 'dog with pose in background');
+    assert.deepStrictEqual(p.substitutions.map((s) => [s.position, s.token, s.vector[0]]), [[1, '<new1>', 9], [4, '<new1:p2>', 11], [7, '<new1:b4>', 23]]);
+    assert.strictEqual(tk.idToToken(p.inputIds[4]), '<new1:p2>');
+    const cat = composePrompt('a cat in {{B.1}} background', tk, voc);
+    assert.deepStrictEqual(cat.substitutions.map((s) => s.token), ['<new1:b1>']);
+  });
+  it('should name unknown placeholders', function () {
+    if (!dir) this.skip();
+    const tk = CLIPTokenizer.fromFolder(dir!);
+    assert.throws(() => composePrompt('a {{V}} {{animal}} with {{P.7}}', tk, voc), (e: Error) => e instanceof TemplateError && /\{\{animal\}\}, \{\{P\.7\}\}/.test(e.message));
+    assert.throws(() => composePrompt('{{#V}}x{{/V}}', tk, voc), /sections/);
+  });
+});
