@@ -38,17 +38,54 @@ export interface AttentionResult {
  * Not wrapped in tidy as a whole because the caller may keep `probs`; both results are fresh tensors.
  */
 export function scaledDotProductAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: AttentionOptions): AttentionResult {
-  const { heads } = opts;
-  const [out, probs] = tf.tidy(() => {
-    const qh = splitHeads(q, heads);
-    const kh = splitHeads(k, heads);
-    const vh = splitHeads(v, heads);
-    const scale = opts.scale ?? 1 / Math.sqrt(qh.shape[3]);
-    let logits: tf.Tensor = tf.matMul(tf.mul(qh, scale), kh, false, true); // [B, h, Nq, Nk]
-    if (opts.bias) logits = tf.add(logits, opts.bias);
-    const p = tf.softmax(logits) as tf.Tensor4D;
-    const o = mergeHeads(tf.matMul(p, vh));
-    return opts.wantProbs ? [o, p] : [o];
-  }) as tf.Tensor[];
+  const perHead = tf.getBackend() === 'wasm';
+  const [out, probs] = tf.tidy(() => (perHead ? attentionPerHead(q, k, v, opts) : attentionBatched(q, k, v, opts))) as tf.Tensor[];
   return { out: out as tf.Tensor3D, probs: probs as tf.Tensor4D | undefined };
+}
+
+function attentionBatched(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: AttentionOptions): tf.Tensor[] {
+  const qh = splitHeads(q, opts.heads);
+  const kh = splitHeads(k, opts.heads);
+  const vh = splitHeads(v, opts.heads);
+  const scale = opts.scale ?? 1 / Math.sqrt(qh.shape[3]);
+  let logits: tf.Tensor = tf.matMul(tf.mul(qh, scale), kh, false, true); // [B, h, Nq, Nk]
+  if (opts.bias) logits = tf.add(logits, opts.bias);
+  const p = tf.softmax(logits) as tf.Tensor4D;
+  const o = mergeHeads(tf.matMul(p, vh));
+  return opts.wantProbs ? [o, p] : [o];
+}
+
+/**
+ * The same attention as plain 2-D matmuls, one (batch, head) at a time. WASM's XNNPACK is fast only for
+ * untransposed 2-D matmuls; its batched or transposed matmul falls to a slow loop (6.6× slower measured on a
+ * 2×1024×320, 8-head self-attention). Kᵀ is materialised once per batch item.
+ */
+function attentionPerHead(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: AttentionOptions): tf.Tensor[] {
+  const { heads } = opts;
+  const [b, nq, c] = q.shape;
+  const nk = k.shape[1];
+  const cv = v.shape[2];
+  if (c % heads !== 0 || cv % heads !== 0) throw new Error(`Error in attention: widths ${c}/${cv} do not split into ${heads} heads`);
+  const d = c / heads;
+  const dv = cv / heads;
+  const scale = opts.scale ?? 1 / Math.sqrt(d);
+  const bias = opts.bias ? tf.broadcastTo(opts.bias, [b, heads, nq, nk]) : undefined;
+  const outs: tf.Tensor[] = [];
+  const probs: tf.Tensor[] = [];
+  for (let i = 0; i < b; i++) {
+    const qi = tf.mul(tf.reshape(tf.slice(q, [i, 0, 0], [1, nq, c]), [nq, c]), scale);
+    const kiT = tf.transpose(tf.reshape(tf.slice(k, [i, 0, 0], [1, nk, c]), [nk, c])); // [C, Nk]
+    const vi = tf.reshape(tf.slice(v, [i, 0, 0], [1, nk, cv]), [nk, cv]);
+    const heads_: tf.Tensor[] = [];
+    for (let h = 0; h < heads; h++) {
+      let logits: tf.Tensor = tf.matMul(tf.slice(qi, [0, h * d], [nq, d]) as tf.Tensor2D, tf.slice(kiT, [h * d, 0], [d, nk]) as tf.Tensor2D);
+      if (bias) logits = tf.add(logits, tf.reshape(tf.slice(bias, [i, h, 0, 0], [1, 1, nq, nk]), [nq, nk]));
+      const p = tf.softmax(logits) as tf.Tensor2D;
+      if (opts.wantProbs) probs.push(p);
+      heads_.push(tf.matMul(p, tf.slice(vi, [0, h * dv], [nk, dv]) as tf.Tensor2D));
+    }
+    outs.push(heads > 1 ? tf.concat(heads_, 1) : heads_[0]);
+  }
+  const o = tf.stack(outs); // [B, Nq, C]
+  return opts.wantProbs ? [o, tf.reshape(tf.stack(probs), [b, heads, nq, nk])] : [o];
 }
