@@ -12,3 +12,4 @@ export * from './catalogue';
 export * from './pose';
 export * from './caption';
 export * from './render';
+export * from './oracle';
