@@ -13,3 +13,4 @@ export * from './pose';
 export * from './caption';
 export * from './render';
 export * from './oracle';
+export * from './vocabulary';

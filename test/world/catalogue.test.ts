@@ -2,6 +2,7 @@ import { strict as assert } from 'assert';
 import { Rng } from '../../lib/random';
 import {
   CLASSES, COLOURS, HELD_OUT, PATTERNS, allIdentities, heldOutSubjects, parseSubjectId, randomScene, splitOf, subjectId, trainIdentities,
+  worldVocabulary,
 } from '../../lib/world';
 
 describe('world/catalogue', () => {
@@ -39,5 +40,22 @@ describe('world/catalogue', () => {
       seen.add(s.subjectId);
     }
     assert.equal(seen.size, HELD_OUT.length);
+  });
+});
+
+describe('world/vocabulary', () => {
+  it('lists every attribute value the renderer can produce', () => {
+    const v = worldVocabulary();
+    assert.deepEqual(v.classes, [...CLASSES]);
+    assert.equal(v.backgrounds.length, 9);
+    assert.ok(v.poseWords.includes('tilted') && v.poseWords.includes('facing left') && v.poseWords.includes('lying down'));
+    const rng = new Rng(6);
+    for (let i = 0; i < 80; i++) {
+      const a = randomScene(rng, { size: 32 }).attributes;
+      assert.ok(v.colours.includes(a.colour) && v.patterns.includes(a.pattern) && v.backgrounds.includes(a.background));
+      assert.ok(v.details[a.class as keyof typeof v.details].includes(a.detail));
+      assert.ok(v.views[a.class as keyof typeof v.views].includes(a.view));
+      for (const w of a.pose) assert.ok(v.poseWords.includes(w), w);
+    }
   });
 });
