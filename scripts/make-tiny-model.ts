@@ -125,6 +125,22 @@ export const TINY_CONFIGS = {
   },
 };
 
+/** CLIPImageProcessor settings of openai's CLIP, at the tiny image encoder's input size. */
+const TINY_PREPROCESSOR = {
+  crop_size: { height: 64, width: 64 },
+  do_center_crop: true,
+  do_convert_rgb: true,
+  do_normalize: true,
+  do_rescale: true,
+  do_resize: true,
+  image_mean: [0.48145466, 0.4578275, 0.40821073],
+  image_std: [0.26862954, 0.26130258, 0.27577711],
+  image_processor_type: 'CLIPImageProcessor',
+  resample: 3,
+  rescale_factor: 1 / 255,
+  size: { shortest_edge: 64 },
+};
+
 const MODEL_INDEX = {
   _class_name: 'StableDiffusionPipeline',
   _diffusers_version: '0.27.2',
@@ -182,6 +198,7 @@ export async function makeTinyModel(out: string, seed: number, tokenizerDir: str
     s.dispose();
   }
   writeJson(path.join(part('scheduler'), 'scheduler_config.json'), TINY_CONFIGS.scheduler);
+  writeJson(path.join(part('image_encoder'), 'preprocessor_config.json'), TINY_PREPROCESSOR);
   for (const f of TOKENIZER_FILES) {
     const src = path.join(tokenizerDir, f);
     if (!fs.existsSync(src)) throw new Error(`tokenizer file missing: ${src}`);

@@ -2,6 +2,8 @@
 /** The `detex` command: one subcommand per file in this folder. */
 import * as parity from './parity';
 import * as info from './info';
+import * as train from './train';
+import * as sample from './sample';
 
 interface Command {
   usage: string;
@@ -11,6 +13,8 @@ interface Command {
 const COMMANDS: Record<string, Command> = {
   parity: { usage: parity.usage, run: parity.parityCommand },
   info: { usage: info.usage, run: () => info.infoCommand() },
+  train: { usage: `detex ${train.usage}`, run: train.trainCommand },
+  sample: { usage: `detex ${sample.usage}`, run: sample.sampleCommand },
 };
 
 function help(): void {

@@ -9,6 +9,7 @@ import { sample } from '../pipelines/sample';
 import { applyConcept, loadConcept } from '../detex/concept';
 import { batchSubstitutions, composePrompt } from '../detex/composer';
 import { loadDetexModels } from '../detex/load-models';
+import { resolveModelDir } from '../models/default-model';
 
 export const usage = 'sample --model <sd-folder> [--concept <file>] --prompt "a {{V}} {{class}} on the beach" [--seed 0] [--steps 50] [--guidance 6] [--count 1] --out <folder>';
 
@@ -20,14 +21,14 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       steps: { type: 'string' }, guidance: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' },
     },
   });
-  for (const k of ['model', 'prompt', 'out'] as const) {
+  for (const k of ['prompt', 'out'] as const) {
     if (!a[k]) {
       console.error(`detex sample: --${k} is required\nusage: detex ${usage}`);
       return 2;
     }
   }
   await initBackend();
-  const models = await loadDetexModels(a.model!);
+  const models = await loadDetexModels(resolveModelDir(a.model));
   const concept = a.concept ? loadConcept(a.concept) : undefined;
   const applied = concept ? applyConcept(models, concept) : undefined;
   try {

@@ -12,6 +12,7 @@ import { loadCheckpoint, saveCheckpoint } from '../detex/checkpoint';
 import { baseModelIdentity, conceptFromTrainer, saveConcept } from '../detex/concept';
 import { classImages } from '../detex/class-images';
 import { loadDetexModels } from '../detex/load-models';
+import { resolveModelDir } from '../models/default-model';
 
 export const usage =
   'train --model <sd-folder> --images <folder|a.png,b.png> --masks <folder|a.png,…> --class <word> --out <concept.safetensors> ' +
@@ -37,7 +38,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       cache: { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, flip: { type: 'boolean' },
     },
   });
-  for (const k of ['model', 'images', 'masks', 'class', 'out'] as const) {
+  for (const k of ['images', 'masks', 'class', 'out'] as const) {
     if (!a[k]) {
       console.error(`detex train: --${k} is required\nusage: detex ${usage}`);
       return 2;
@@ -63,7 +64,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const mask = m.alpha ?? { ...m.rgb, shape: [m.height, m.width], data: Uint8Array.from({ length: m.width * m.height }, (_, k) => m.rgb.data[k * 3] as number) };
     items.push({ image: img.rgb, mask });
   }
-  const models = await loadDetexModels(a.model!, a['image-encoder'], (msg) => console.warn(msg));
+  const models = await loadDetexModels(resolveModelDir(a.model), a['image-encoder'], (msg) => console.warn(msg));
   let cls: tf.Tensor4D | undefined;
   let trainer: DetexTrainer | undefined;
   const ac = new AbortController();
