@@ -68,13 +68,14 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
     if (batchB == 1 && batchA > 1 && !ta) {
       // [B, M, K] x [K, N]: one tall gemm instead of B small ones (linear layers on [B, T, C]).
       sgemm(false, tb, batchA * m, n, k, a, b, c);
-    } else if (batch == 1 || double(m) * n * k >= 1 << 20) {
-      // Large matrices: let sgemm thread each one.
+    } else if (batch < omp_get_max_threads()) {
+      // Fewer matrices than threads: let sgemm thread each one.
       for (int64_t i = 0; i < batch; i++)
         sgemm(ta, tb, m, n, k, a + (batchA == 1 ? 0 : i) * m * k, b + (batchB == 1 ? 0 : i) * k * n,
               c + i * m * n);
     } else {
-      // Many small matrices: thread over the batch (sgemm inside a parallel region runs serially).
+      // One parallel region over the batch (attention heads), each sgemm single-threaded inside it:
+      // one fork/join per call instead of one per matrix, which matters most when cores are shared.
       // Exceptions must not leave an OpenMP region, so failures are collected and thrown after.
       int failed = 0;
 #pragma omp parallel for schedule(dynamic, 1) reduction(| : failed)

@@ -5,7 +5,7 @@
  */
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { fallbackCounts, loadNativeKernels, nativeKernelStatus, unloadNativeKernels } from '../../lib/backend/native-kernels';
+import { fallbackCounts, loadNativeKernels, nativeKernelStatus, setMinNativeElements, unloadNativeKernels } from '../../lib/backend/native-kernels';
 
 // The union package registers the gradients (tfjs-core's CommonJS bundle alone does not).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -68,6 +68,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
   // Other suites share this process: put back the backend and kernels we found.
   let previousBackend = '';
   let wasLoaded = false;
+  let minElements = 0;
 
   before(async function () {
     previousBackend = tf.getBackend();
@@ -79,8 +80,11 @@ describe('native kernels vs pure-JS cpu kernels', function () {
       this.skip();
     }
     baseline = tf.memory().numTensors;
+    // Small tensors normally stay in JS; here every native path must run, whatever the size.
+    minElements = setMinNativeElements(0);
   });
   after(async () => {
+    setMinNativeElements(minElements);
     if (wasLoaded) loadNativeKernels();
     else unloadNativeKernels();
     if (previousBackend) await tf.setBackend(previousBackend);
@@ -251,6 +255,27 @@ describe('native kernels vs pure-JS cpu kernels', function () {
           return [tf.transpose(x, perm), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.transpose(t, perm), r)))(x)];
         }));
     }
+  });
+
+  describe('slice and splitV', () => {
+    const cases: Array<[number[], number[], number[]]> = [
+      [[4, 6], [1, 2], [2, 3]], [[2, 5, 8], [0, 1, 0], [2, 3, 8]], [[2, 5, 8], [1, 0, 4], [1, 5, 4]], [[3, 4, 5, 6], [1, 1, 1, 1], [2, 2, 3, 4]], [[10], [3], [5]],
+    ];
+    for (const [shape, begin, size] of cases) {
+      it(`slice x=[${shape}] begin=[${begin}] size=[${size}] + gradient`, () =>
+        compare(() => {
+          const x = rand(shape, 70);
+          return [tf.slice(x, begin, size), tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.slice(t, begin, size))))(x)];
+        }));
+    }
+    it('split x=[2,16,40] into 2 along -1 (GEGLU), [3,5] along 1, + gradient', () =>
+      compare(() => {
+        const x = rand([2, 16, 40], 71), y = rand([2, 8, 6], 72);
+        const [h, g] = tf.split(x, 2, -1);
+        const parts = tf.split(y, [3, 5], 1);
+        const grad = tf.grad((t: tf.Tensor) => { const [a, b] = tf.split(t, 2, -1); return tf.sum(tf.mul(a, tf.sigmoid(b))); })(x);
+        return [h, g, ...parts, grad];
+      }));
   });
 
   it('group norm + silu + attention block (composite) and its gradients', () =>

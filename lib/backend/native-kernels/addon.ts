@@ -21,6 +21,7 @@ export interface NativeAddon {
   transpose(x: Float32Array, shape: Int32Array, perm: Int32Array, y: Float32Array): void;
   unary(op: number, x: Float32Array, y: Float32Array): void;
   softmax(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
+  slice(x: Float32Array, shape: Int32Array, begin: Int32Array, size: Int32Array, y: Float32Array): void;
   setThreads(n: number): void;
   info(): { onednn: string; threads: number; isa: string };
 }
@@ -67,6 +68,10 @@ export function loadAddon(): AddonResult {
     const why = root ? buildReason(root) : undefined;
     return { reason: why ? `not built: ${why}` : `not built (no ${ADDON_FILE}; run npm run build:native)` };
   }
+  // libgomp reads this once, when the addon pulls it in. Passive: idle pool threads sleep instead
+  // of spinning, so they neither burn a core Node-RED needs nor stall when other processes share
+  // the cores (spinning OpenMP barriers collapse under oversubscription). The user's value wins.
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'passive';
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return { addon: require(file) as NativeAddon, file };

@@ -7,7 +7,7 @@ import {
   SquaredDifference, Sub, Tanh, TensorInfo, backend_util,
 } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon';
-import { NativeBody, f32, int32, output } from './kernel-util';
+import { NativeBody, bigEnough, f32, int32, output } from './kernel-util';
 
 const BINARY: Array<[string, number]> = [
   [Add, 0], [Sub, 1], [Multiply, 2], [RealDiv, 3], [SquaredDifference, 4], [Maximum, 5], [Minimum, 6],
@@ -23,6 +23,7 @@ export function elementwiseKernels(addon: NativeAddon): Array<[string, NativeBod
     const av = f32(args.backend, a), bv = f32(args.backend, b);
     if (!av || !bv) return null;
     const shape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    if (!bigEnough(shape.reduce((p, d) => p * d, 1))) return null;
     const y = new Float32Array(shape.reduce((p, d) => p * d, 1));
     addon.binary(op, av, int32(a.shape), bv, int32(b.shape), y, int32(shape));
     return output(args.backend, shape, y);
@@ -31,7 +32,7 @@ export function elementwiseKernels(addon: NativeAddon): Array<[string, NativeBod
   const unary = (op: number): NativeBody => (args) => {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const xv = f32(args.backend, x);
-    if (!xv) return null;
+    if (!xv || !bigEnough(xv.length)) return null;
     const y = new Float32Array(xv.length);
     addon.unary(op, xv, y);
     return output(args.backend, [...x.shape], y);
@@ -42,7 +43,7 @@ export function elementwiseKernels(addon: NativeAddon): Array<[string, NativeBod
     const dim = (args.attrs as { dim: number }).dim;
     const xv = f32(args.backend, logits);
     const rank = logits.shape.length;
-    if (!xv || rank === 0 || !(dim === -1 || dim === rank - 1)) return null;
+    if (!xv || rank === 0 || !(dim === -1 || dim === rank - 1) || !bigEnough(xv.length)) return null;
     const cols = logits.shape[rank - 1];
     const y = new Float32Array(xv.length);
     addon.softmax(xv, xv.length / Math.max(cols, 1), cols, y);

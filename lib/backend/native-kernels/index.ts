@@ -10,6 +10,8 @@
  *   DETEX_NATIVE=0                 never load it
  *   DETEX_NATIVE_THREADS=<n>       threads for oneDNN and the addon's loops (default: all cores)
  *   DETEX_NATIVE_ADDON=<file>      load the addon from elsewhere
+ *   DETEX_NATIVE_MIN_ELEMENTS=<n>  memory-bound ops smaller than this stay in JS (default 16384)
+ * OMP_WAIT_POLICY defaults to passive (see addon.ts).
  */
 import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
 import * as os from 'os';
@@ -18,9 +20,10 @@ import { NativeAddon, loadAddon } from './addon';
 import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
 import { NativeBody, nativeKernel } from './kernel-util';
-export { fallbackCounts } from './kernel-util';
+export { fallbackCounts, setMinNativeElements } from './kernel-util';
 import { matmulKernels } from './matmul';
 import { reduceKernels } from './reduce';
+import { sliceKernels } from './slice';
 
 export interface NativeKernelsResult {
   loaded: boolean;
@@ -37,7 +40,7 @@ let state: NativeKernelsResult | undefined;
 let replaced: KernelConfig[] = [];
 
 function allKernels(addon: NativeAddon): Array<[string, NativeBody]> {
-  return [...convKernels(addon), ...matmulKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon)];
+  return [...convKernels(addon), ...matmulKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon), ...sliceKernels(addon)];
 }
 
 function threadCount(): number {

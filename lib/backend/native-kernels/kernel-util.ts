@@ -9,7 +9,7 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 export type KernelArgs = Parameters<KernelFunc>[0];
 
 /** A native body returns null to mean "not mine, run the JS kernel" (dtype, layout, attrs it lacks). */
-export type NativeBody = (args: KernelArgs) => TensorInfo | null;
+export type NativeBody = (args: KernelArgs) => TensorInfo | TensorInfo[] | null;
 
 /** The cpu backend's own float32 storage of t, or null if t is not a plain float32 tensor. */
 export function f32(backend: unknown, t: TensorInfo | undefined): Float32Array | null {
@@ -24,6 +24,24 @@ export function output(backend: unknown, shape: number[], values: Float32Array):
 
 export function int32(xs: readonly number[]): Int32Array {
   return Int32Array.from(xs);
+}
+
+/**
+ * Below this many elements the memory-bound kernels (elementwise, reductions, copies) stay in JS:
+ * for a few thousand floats the JS loop is as fast, and a native call would wake the thread pool
+ * for nothing (costly when other processes share the cores). Conv and matmul are always native.
+ */
+let minElements = Number(process.env.DETEX_NATIVE_MIN_ELEMENTS ?? 16384);
+
+/** Sets the threshold (tests use 0 to exercise every native path); returns the previous one. */
+export function setMinNativeElements(n: number): number {
+  const previous = minElements;
+  minElements = n;
+  return previous;
+}
+
+export function bigEnough(elements: number): boolean {
+  return elements >= minElements;
 }
 
 const warned = new Set<string>();

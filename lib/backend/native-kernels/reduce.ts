@@ -4,7 +4,7 @@
  */
 import { Max, Mean, Min, Sum, TensorInfo, Transpose, backend_util, util } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon';
-import { NativeBody, f32, int32, output } from './kernel-util';
+import { NativeBody, bigEnough, f32, int32, output } from './kernel-util';
 
 const REDUCE: Array<[string, number, 'axis' | 'reductionIndices']> = [
   [Sum, 0, 'axis'], [Mean, 1, 'axis'], [Max, 2, 'reductionIndices'], [Min, 3, 'axis'],
@@ -15,7 +15,7 @@ export function reduceKernels(addon: NativeAddon): Array<[string, NativeBody]> {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const attrs = args.attrs as Record<string, unknown>;
     const xv = f32(args.backend, x);
-    if (!xv || xv.length === 0) return null;
+    if (!xv || xv.length === 0 || !bigEnough(xv.length)) return null;
     const axes = util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape);
     const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
     const y = new Float32Array(outShape.reduce((p, d) => p * d, 1));
@@ -28,7 +28,7 @@ export function reduceKernels(addon: NativeAddon): Array<[string, NativeBody]> {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const perm = (args.attrs as { perm: number[] }).perm;
     const xv = f32(args.backend, x);
-    if (!xv || perm.length !== x.shape.length) return null;
+    if (!xv || perm.length !== x.shape.length || !bigEnough(xv.length)) return null;
     const y = new Float32Array(xv.length);
     addon.transpose(xv, int32(x.shape), int32(perm), y);
     return output(args.backend, perm.map((p) => x.shape[p]), y);
