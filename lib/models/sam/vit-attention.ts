@@ -63,6 +63,7 @@ export class ViTAttention {
               );
               bias = tf.expandDims(rel, 1); // [B, 1, N, N]
             }
+            if (b === 1) return singleImageAttention(qi, head(k), head(v), bias);
             return scaledDotProductAttention(qi, head(k), head(v), { heads: 1, bias }).out;
           }),
         );
@@ -71,4 +72,21 @@ export class ViTAttention {
       return tf.reshape(this.proj.apply(out), [b, h, w, c]) as tf.Tensor4D;
     });
   }
+}
+
+/**
+ * One head of one image (global attention): the same softmax((q·scale)·kᵀ + bias)·v as
+ * scaledDotProductAttention, written with plain 2-D matmuls and an explicit transpose, which the WASM
+ * backend runs several times faster than a batched matmul with a transpose flag (design/tfjs-notes.md).
+ */
+function singleImageAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [, n, d] = q.shape;
+    const q2 = tf.mul(tf.reshape(q, [n, d]), 1 / Math.sqrt(d)) as tf.Tensor2D;
+    const kT = tf.transpose(tf.reshape(k, [n, d])) as tf.Tensor2D;
+    let logits: tf.Tensor2D = tf.matMul(q2, kT);
+    if (bias) logits = tf.add(logits, tf.reshape(bias, [n, n]));
+    const out = tf.matMul(tf.softmax(logits), tf.reshape(v, [n, d]) as tf.Tensor2D);
+    return tf.reshape(out, [1, n, d]) as tf.Tensor3D;
+  });
 }
