@@ -80,8 +80,11 @@ void run(const Plan& p, const float* a, const float* b, float* y) {
   int64_t inner = p.dims[r - 1], ia = p.sa[r - 1], ib = p.sb[r - 1];
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < r; i++) rows *= p.dims[i];
+  // Work items are (row, chunk of the row), so a long innermost run (x * scalar) is split too.
+  const int64_t chunk = 16384, perRow = (inner + chunk - 1) / chunk, items = rows * perRow;
 #pragma omp parallel for schedule(static) if (rows * inner > 32768)
-  for (int64_t row = 0; row < rows; row++) {
+  for (int64_t item = 0; item < items; item++) {
+    int64_t row = item / perRow, j0 = (item % perRow) * chunk, j1 = std::min(inner, j0 + chunk);
     int64_t offA = 0, offB = 0, rem = row;
     for (size_t i = r - 1; i-- > 0;) {
       int64_t c = rem % p.dims[i];
@@ -94,13 +97,13 @@ void run(const Plan& p, const float* a, const float* b, float* y) {
     float* py = y + row * inner;
     // Separate loops per stride pattern so the compiler vectorises each.
     if (ia == 1 && ib == 1)
-      for (int64_t j = 0; j < inner; j++) py[j] = apply<OP>(pa[j], pb[j]);
+      for (int64_t j = j0; j < j1; j++) py[j] = apply<OP>(pa[j], pb[j]);
     else if (ia == 1)
-      for (int64_t j = 0; j < inner; j++) py[j] = apply<OP>(pa[j], pb[0]);
+      for (int64_t j = j0; j < j1; j++) py[j] = apply<OP>(pa[j], pb[0]);
     else if (ib == 1)
-      for (int64_t j = 0; j < inner; j++) py[j] = apply<OP>(pa[0], pb[j]);
+      for (int64_t j = j0; j < j1; j++) py[j] = apply<OP>(pa[0], pb[j]);
     else
-      for (int64_t j = 0; j < inner; j++) py[j] = apply<OP>(pa[0], pb[0]);
+      for (int64_t j = j0; j < j1; j++) py[j] = apply<OP>(pa[0], pb[0]);
   }
 }
 
@@ -122,6 +125,7 @@ napi_value Binary(napi_env env, napi_callback_info info) {
       throw ArgError("binary buffer sizes do not match shapes");
     if (aShape.size() > yShape.size() || bShape.size() > yShape.size()) throw ArgError("input rank above output rank");
     if (ny == 0) return undefined(env);
+    adviseHugePages(y, ny * sizeof(float));
     Plan p = plan(aShape, bShape, yShape);
     switch (op) {
       case kAdd: run<kAdd>(p, a, b, y); break;

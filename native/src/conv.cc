@@ -109,6 +109,7 @@ napi_value Conv2dForward(napi_env env, napi_callback_info info) {
       auto pd = forwardPd(g, b != nullptr, act, alpha, dnnl::prop_kind::forward_inference);
       return std::make_shared<Forward>(Forward{pd, dnnl::convolution_forward(pd), pd.weights_desc()});
     });
+    adviseHugePages(y, ny * sizeof(float));
     memory xm(g.src(), cpuEngine(), x), ym(g.dst(), cpuEngine(), y);
     memory wm = weightsFor(f->weightsMd, g, w);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};
@@ -138,6 +139,7 @@ napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
       dnnl::convolution_backward_data::primitive_desc pd(d, cpuEngine(), hint);
       return std::make_shared<BackwardData>(BackwardData{pd, dnnl::convolution_backward_data(pd)});
     });
+    adviseHugePages(dx, ndx * sizeof(float));
     memory dym(g.dst(), cpuEngine(), dy), dxm(g.src(), cpuEngine(), dx);
     memory wm = weightsFor(p->pd.weights_desc(), g, w);
     p->prim.execute(cpuStream(), {{DNNL_ARG_DIFF_DST, dym}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DIFF_SRC, dxm}});

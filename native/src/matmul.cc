@@ -65,6 +65,7 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
       throw ArgError("matmul buffer sizes do not match geometry");
     if (bias && !(nbias == size_t(n) || nbias == 1)) throw ArgError("bias must have N or 1 entries");
 
+    adviseHugePages(c, nc * sizeof(float));
     if (batchB == 1 && batchA > 1 && !ta) {
       // [B, M, K] x [K, N]: one tall gemm instead of B small ones (linear layers on [B, T, C]).
       sgemm(false, tb, batchA * m, n, k, a, b, c);

@@ -3,7 +3,9 @@
 // instead of crashing the process.
 #pragma once
 #include <node_api.h>
+#include <sys/mman.h>
 #include <cstdint>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -95,6 +97,21 @@ napi_value guarded(napi_env env, F&& body) {
     napi_throw_error(env, "EDETEXNATIVE", e.what());
     return nullptr;
   }
+}
+
+// Output buffers arrive freshly allocated by V8 and untouched, so writing them page-faults once per
+// 4 KiB page (measured: ~9 ms of a 14 ms softmax over 32 MiB). Asking for transparent huge pages
+// before the first write turns that into one fault per 2 MiB where THP is in 'madvise' mode.
+inline void adviseHugePages(void* p, size_t bytes) {
+  static const bool enabled = [] {
+    const char* v = getenv("DETEX_NATIVE_HUGEPAGES");
+    return !(v && v[0] == '0');
+  }();
+  const uintptr_t huge = 2u << 20;
+  if (!enabled || bytes < 2 * huge) return;
+  uintptr_t start = (reinterpret_cast<uintptr_t>(p) + huge - 1) & ~(huge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(huge - 1);
+  if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);  // advice only
 }
 
 inline int64_t product(const std::vector<int64_t>& s, size_t from = 0, size_t to = SIZE_MAX) {

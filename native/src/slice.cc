@@ -23,6 +23,7 @@ napi_value Slice(napi_env env, napi_callback_info info) {
     for (size_t i = 0; i < r; i++)
       if (begin[i] < 0 || size[i] < 0 || begin[i] + size[i] > shape[i]) throw ArgError("slice out of range");
     if (ny == 0) return undefined(env);
+    adviseHugePages(y, ny * sizeof(float));
     // Merge trailing dims that are taken whole into one contiguous run.
     size_t k = r;
     int64_t run = 1;

@@ -40,6 +40,7 @@ napi_value Transpose(napi_env env, napi_callback_info info) {
       if (nx) y[0] = x[0];
       return undefined(env);
     }
+    adviseHugePages(y, ny * sizeof(float));
     size_t k = dims.size();
     int64_t inner = dims[k - 1], is = strides[k - 1], rows = int64_t(nx) / inner;
 #pragma omp parallel for schedule(static) if (nx > 32768)

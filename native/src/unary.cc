@@ -54,6 +54,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
     float* y = a.f32(2, &ny);
     if (nx != ny) throw ArgError("unary size mismatch");
     if (nx == 0) return undefined(env);
+    adviseHugePages(y, ny * sizeof(float));
     if (op == kErf) {
 #pragma omp parallel for schedule(static) if (nx > 32768)
       for (int64_t i = 0; i < int64_t(nx); i++) y[i] = std::erf(x[i]);
@@ -85,6 +86,7 @@ napi_value SoftmaxLast(napi_env env, napi_callback_info info) {
     float* y = a.f32(3, &ny);
     if (nx != size_t(rows * cols) || ny != nx) throw ArgError("softmax size mismatch");
     if (nx == 0) return undefined(env);
+    adviseHugePages(y, ny * sizeof(float));
     memory::desc md({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
     auto s = softmaxCache.get(keyOf({rows, cols}), [&] {
       dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);

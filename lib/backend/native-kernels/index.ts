@@ -11,6 +11,7 @@
  *   DETEX_NATIVE_THREADS=<n>       threads for oneDNN and the addon's loops (default: all cores)
  *   DETEX_NATIVE_ADDON=<file>      load the addon from elsewhere
  *   DETEX_NATIVE_MIN_ELEMENTS=<n>  memory-bound ops smaller than this stay in JS (default 16384)
+ *   DETEX_NATIVE_HUGEPAGES=0       do not madvise large outputs to huge pages (native/src/napi-util.h)
  * OMP_WAIT_POLICY defaults to passive (see addon.ts).
  */
 import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
