@@ -1,0 +1,42 @@
+/**
+ * The flags every scripts/pretrain/*.ts script shares, so all of them resume the same way:
+ *   --minutes M   wall-clock budget of this run (stops cleanly with a checkpoint; run again to continue)
+ *   --steps N     total planned updates (fixes the lr schedule; keep it the same across resumes)
+ *   --cache DIR   checkpoint + log folder (default .detex-cache/pretrain/<name>)
+ *   --out DIR     model folder to export into (default models/detex-mini)
+ *   --max-steps N stop after N updates in this run (benchmarking)
+ */
+import * as path from 'path';
+import { parseArgs } from 'util';
+
+export interface RunArgs {
+  minutes?: number;
+  steps?: number;
+  maxSteps?: number;
+  cache: string;
+  out: string;
+  /** script-specific flags, as strings */
+  rest: Record<string, string | boolean | undefined>;
+}
+
+export function parseRunArgs(name: string, root: string, extra: Record<string, { type: 'string' | 'boolean' }> = {}): RunArgs {
+  const { values } = parseArgs({
+    options: {
+      minutes: { type: 'string' },
+      steps: { type: 'string' },
+      'max-steps': { type: 'string' },
+      cache: { type: 'string' },
+      out: { type: 'string' },
+      ...extra,
+    },
+  });
+  const num = (v: unknown) => (v === undefined ? undefined : Number(v));
+  return {
+    minutes: num(values.minutes),
+    steps: num(values.steps),
+    maxSteps: num(values['max-steps']),
+    cache: (values.cache as string | undefined) ?? path.join(root, '.detex-cache', 'pretrain', name),
+    out: (values.out as string | undefined) ?? path.join(root, 'models', 'detex-mini'),
+    rest: values as Record<string, string | boolean | undefined>,
+  };
+}

@@ -1,0 +1,91 @@
+/**
+ * Image–text pairs from the procedural world for detex-mini's contrastive pretraining, and the zero-shot
+ * prompts. The training texts mix the world's full / short / class captions with one-attribute prompts
+ * ("a photo of a red object", "a photo in grass background") so every attribute gets its own text anchor:
+ * zero-shot accuracy per attribute is measured with exactly those prompts.
+ */
+import { Rng } from '../random';
+import { BACKGROUND_WORDS, BackgroundKind, PATTERN_WORDS, RenderedScene, Split, randomScene, worldVocabulary } from '../world';
+import { MINI_PREPROCESSOR } from './clip-config';
+
+export type Attribute = 'class' | 'colour' | 'pattern' | 'background';
+export const ATTRIBUTES: readonly Attribute[] = ['class', 'colour', 'pattern', 'background'];
+
+/** The one-attribute prompt for a value (the zero-shot classifier's text, also used in training). */
+export function attributePrompt(attr: Attribute, value: string): string {
+  switch (attr) {
+    case 'class':
+      return `a photo of a ${value}`;
+    case 'colour':
+      return `a photo of a ${value} object`;
+    case 'pattern':
+      return `a photo of a ${PATTERN_WORDS[value as keyof typeof PATTERN_WORDS] || 'plain'} object`;
+    case 'background':
+      return `a photo in ${BACKGROUND_WORDS[value as BackgroundKind]} background`;
+  }
+}
+
+/** Every value an attribute takes in the world. */
+export function attributeValues(attr: Attribute): string[] {
+  const v = worldVocabulary();
+  return { class: [...v.classes], colour: [...v.colours], pattern: [...v.patterns], background: [...v.backgrounds] }[attr];
+}
+
+/** Every text the pretraining can produce or the evaluation asks (for the token sub-table's rows). */
+export function allTextWords(): string[] {
+  const v = worldVocabulary();
+  const words = new Set<string>(['a', 'an', 'photo', 'of', 'with', 'pose', 'in', 'background', 'object', 'plain']);
+  for (const w of [...v.classes, ...v.colours, ...Object.values(v.patternWords), ...Object.values(v.backgroundWords), ...v.poseWords]) {
+    for (const part of w.split(' ')) if (part) words.add(part);
+  }
+  return [...words].sort();
+}
+
+/**
+ * The text paired with a render: full caption half the time (what the UNet is conditioned on), otherwise the
+ * short or class caption or one attribute prompt.
+ */
+export function trainingText(scene: RenderedScene, rng: Rng): string {
+  const u = rng.nextDouble();
+  if (u < 0.5) return scene.caption;
+  if (u < 0.62) return scene.shortCaption;
+  if (u < 0.68) return scene.classCaption;
+  const attr = ATTRIBUTES[rng.int(ATTRIBUTES.length)];
+  const a = scene.attributes;
+  return attributePrompt(attr, { class: a.class, colour: a.colour, pattern: a.pattern, background: a.background }[attr]);
+}
+
+/** uint8 HWC renders → CLIP-normalised float32 NHWC (rescale 1/255, then (x − mean)/std, as the processor). */
+export function normalizePixels(scenes: readonly RenderedScene[]): Float32Array {
+  const { image_mean: mean, image_std: std } = MINI_PREPROCESSOR;
+  const size = scenes[0].image.shape[0];
+  const out = new Float32Array(scenes.length * size * size * 3);
+  scenes.forEach((s, b) => {
+    const src = s.image.data as Uint8Array;
+    const base = b * size * size * 3;
+    for (let i = 0; i < src.length; i++) {
+      const c = i % 3;
+      out[base + i] = (Math.fround(src[i] / 255) - mean[c]) / std[c];
+    }
+  });
+  return out;
+}
+
+export interface ClipBatch {
+  scenes: RenderedScene[];
+  /** [B, 64, 64, 3] normalised */
+  pixels: Float32Array;
+  texts: string[];
+}
+
+/** B fresh renders of the split with their texts; deterministic in `rng`. */
+export function clipBatch(rng: Rng, size: number, split: Split, imageSize = 64): ClipBatch {
+  const scenes: RenderedScene[] = [];
+  const texts: string[] = [];
+  for (let i = 0; i < size; i++) {
+    const s = randomScene(rng, { split, size: imageSize });
+    scenes.push(s);
+    texts.push(trainingText(s, rng));
+  }
+  return { scenes, pixels: normalizePixels(scenes), texts };
+}

@@ -1,0 +1,66 @@
+/**
+ * Batches of procedural-world scenes (`lib/world`) for pretraining: images in [−1, 1] NHWC, exact masks,
+ * captions and attributes. Item i of a batch is rendered from `rng.fork('item:i')`, so an item depends on
+ * the step's rng and its index only (not on the batch size or on other draws).
+ *
+ * Training uses the `train` split only (held-out identities and every identity sharing class+colour+
+ * pattern with one are never seen); `evalScenes` renders a fixed held-out set for measurements.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { HostTensor, hostTensor, toTf } from '../io/host-tensor';
+import { Rng } from '../random';
+import { randomScene, RenderedScene, Split } from '../world';
+
+export interface WorldBatchOptions {
+  batch: number;
+  /** image side (default 64) */
+  size?: number;
+  /** default 'train' */
+  split?: Split;
+}
+
+export interface WorldBatch {
+  /** float32 [B, S, S, 3] in [−1, 1] */
+  images: HostTensor;
+  /** float32 [B, S, S, 1], 1 on the subject */
+  masks: HostTensor;
+  captions: string[];
+  scenes: RenderedScene[];
+}
+
+/** Packs rendered scenes into host tensors. */
+export function packScenes(scenes: RenderedScene[]): WorldBatch {
+  const b = scenes.length;
+  const s = scenes[0].image.shape[0];
+  const images = new Float32Array(b * s * s * 3);
+  const masks = new Float32Array(b * s * s);
+  scenes.forEach((sc, i) => {
+    const img = sc.image.data;
+    for (let j = 0; j < s * s * 3; j++) images[i * s * s * 3 + j] = img[j] / 127.5 - 1;
+    const m = sc.mask.data;
+    for (let j = 0; j < s * s; j++) masks[i * s * s + j] = m[j];
+  });
+  return {
+    images: hostTensor('float32', [b, s, s, 3], images),
+    masks: hostTensor('float32', [b, s, s, 1], masks),
+    captions: scenes.map((sc) => sc.caption),
+    scenes,
+  };
+}
+
+export function worldBatch(rng: Rng, o: WorldBatchOptions): WorldBatch {
+  const scenes = Array.from({ length: o.batch }, (_, i) =>
+    randomScene(rng.fork(`item:${i}`), { split: o.split ?? 'train', size: o.size ?? 64 }),
+  );
+  return packScenes(scenes);
+}
+
+/** A fixed evaluation set (default: held-out identities), the same for a given seed on every machine. */
+export function evalScenes(n: number, seed: number, o: { size?: number; split?: Split } = {}): WorldBatch {
+  return worldBatch(new Rng(seed).fork('eval'), { batch: n, size: o.size, split: o.split ?? 'heldout' });
+}
+
+/** The batch's images as a tensor (caller owns it). */
+export function imagesTensor(b: WorldBatch): tf.Tensor4D {
+  return toTf(b.images) as tf.Tensor4D;
+}
