@@ -29,7 +29,10 @@ export interface DetexConfig {
   attributeWord: string;
   /** [V]'s token string (Custom Diffusion's modifier token) */
   subjectToken: string;
-  /** word whose embedding row initialises [V] (spec: open; Custom Diffusion's default rare token "ktn") */
+  /**
+   * word whose embedding row initialises [V] (spec: open). Custom Diffusion's default list is "ktn+pll+ucd", but
+   * "ktn" is two tokens (k tn</w>) in the CLIP vocabulary and the row must be one token, so the default is "pll".
+   */
   initWord: string;
   /** where [P_i]/[B_i] come from: the attribute mappers (DETEX), free per-image vectors (ablation), or nowhere */
   attributes: AttributeSource;
@@ -87,7 +90,7 @@ export function defaultAttributeWord(classWord: string): string {
 
 export const DETEX_DEFAULTS: Readonly<Omit<DetexConfig, 'classWord' | 'attributeWord'>> = Object.freeze({
   subjectToken: '<new1>',
-  initWord: 'ktn',
+  initWord: 'pll',
   attributes: 'mappers' as AttributeSource,
   mapperActivation: 'gelu',
   mapperHidden: 0,

@@ -14,7 +14,8 @@ export interface LoadedModels extends DetexModels {
   dispose(): void;
 }
 
-export async function loadDetexModels(root: string, imageEncoderDir?: string, warn: (m: string) => void = () => undefined): Promise<LoadedModels> {
+/** `imageEncoderDir`: a CLIP vision folder; undefined = `<root>/image_encoder` when present; null = none (load it apart). */
+export async function loadDetexModels(root: string, imageEncoderDir?: string | null, warn: (m: string) => void = () => undefined): Promise<LoadedModels> {
   const sub = (n: string) => {
     const d = path.join(root, n);
     if (!fs.existsSync(d)) throw new Error(`model folder ${root} has no ${n}/ (a diffusers Stable Diffusion layout is expected)`);
@@ -25,7 +26,7 @@ export async function loadDetexModels(root: string, imageEncoderDir?: string, wa
   const scheduler = DDIMScheduler.fromConfig(JSON.parse(fs.readFileSync(path.join(sub('scheduler'), 'scheduler_config.json'), 'utf8')), warn);
   const tokenizer = CLIPTokenizer.fromFolder(sub('tokenizer'));
   const text = loadCLIPTextModel(sub('text_encoder'), { warn });
-  const visionDir = imageEncoderDir ?? (fs.existsSync(path.join(root, 'image_encoder')) ? path.join(root, 'image_encoder') : undefined);
+  const visionDir = imageEncoderDir === null ? undefined : imageEncoderDir ?? (fs.existsSync(path.join(root, 'image_encoder')) ? path.join(root, 'image_encoder') : undefined);
   const vision = visionDir ? loadCLIPVisionModel(visionDir, { warn }) : undefined;
   let imageEncoder;
   if (vision && visionDir) {
