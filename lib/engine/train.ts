@@ -47,6 +47,17 @@ export interface TrainOutput {
   loss?: number;
 }
 
+/**
+ * The facade's masks are 0/1 (uint8, 1 = subject); lib/detex/data reads uint8 masks as 0..255. Masks whose values
+ * exceed 1 are taken as 0..255 already. → float32 [H, W] in [0, 1].
+ */
+export function unitMask(m: Mask): Mask {
+  let max = 0;
+  for (let i = 0; i < m.data.length; i++) if ((m.data[i] as number) > max) max = m.data[i] as number;
+  const scale = m.dtype === 'uint8' && max > 1 ? 1 / 255 : 1;
+  return { dtype: 'float32', shape: m.shape.slice(0, 2), data: Float32Array.from(m.data, (v) => (v as number) * scale) };
+}
+
 export function checkpointPathFor(conceptPath: string): string {
   return conceptPath.replace(/(\.safetensors)?$/, '.ckpt.safetensors');
 }
@@ -99,7 +110,7 @@ export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepPro
         });
       }
       if (hooks.signal?.aborted) throw cancelledError('DETEX training');
-      trainer = new DetexTrainer(models, { config, items: job.images.map((image, i) => ({ image, mask: job.masks[i] })), classImages: cls, warn: s.warn });
+      trainer = new DetexTrainer(models, { config, items: job.images.map((image, i) => ({ image, mask: unitMask(job.masks[i]) })), classImages: cls, warn: s.warn });
       const t = trainer;
       let resumedAt: number | undefined;
       if (job.resume && fs.existsSync(ckpt)) resumedAt = loadCheckpoint(ckpt, t);

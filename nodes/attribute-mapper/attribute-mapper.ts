@@ -1,4 +1,4 @@
-/** attribute-mapper: CLIP image embeddings → [P_i] (subject) and [B_i] (background) embeddings with a concept's mappers. */
+/** attribute-mapper: CLIP image embeddings → [P_i] (pose/view) and [B_i] (background) embeddings with a concept's mappers. */
 import { NodeAPI, NodeDef, Node, Msg } from '../shared/red';
 import { setupNode } from '../shared/node-base';
 import { modelConfig, needModel } from '../shared/model-user';
@@ -20,7 +20,7 @@ export = function (RED: NodeAPI): void {
       const m = await needModel(model, node, t);
       ctx.progress(t('attribute-mapper.status.mapping'));
       const r = await getEngine().mapAttributes(m, cpath, emb);
-      msg.payload = { subject: toMsg(r.subject), background: toMsg(r.background) };
+      msg.payload = { pose: toMsg(r.pose), background: toMsg(r.background) };
       ctx.send(msg);
     });
   }

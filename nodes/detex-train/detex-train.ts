@@ -57,7 +57,12 @@ export = function (RED: NodeAPI): void {
         let previews = Promise.resolve(); // in order, and all out before the concept
         const job = startTraining(
           model.folder,
-          { images: imgs.map((i) => i.rgb), masks, className: className.trim(), conceptPath: conceptFile, steps, seed, previewEvery, resume },
+          {
+            images: imgs.map((i) => i.rgb), masks, className: className.trim(), conceptPath: conceptFile, steps, seed, previewEvery, resume,
+            // advanced DetexConfig fields (batchSize, numClassImages, preset, …) and the class-image DDIM steps
+            options: typeof msg.options === 'object' && msg.options !== null && !Array.isArray(msg.options) ? (msg.options as Record<string, unknown>) : undefined,
+            classImageSteps: msg.classImageSteps === undefined ? undefined : numberIn('classImageSteps', msg.classImageSteps, 50, 1, 1000),
+          },
           (p) => {
             ctx.progress(t('detex-train.status.step'), p.step, p.total);
             const pm: Msg = { topic: 'progress', payload: { step: p.step, total: p.total, loss: p.loss }, _msgid: msg._msgid };

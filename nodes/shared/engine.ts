@@ -46,13 +46,23 @@ export interface TrainJob {
   seed: number;
   previewEvery: number;
   resume: boolean;
+  /** DDIM steps per generated class image (default 50) */
+  classImageSteps?: number;
+  /** other DetexConfig fields (batchSize, learningRate, preset, numClassImages, …) */
   options?: Record<string, unknown>;
 }
 
 export interface ComposeResult {
+  /** the prompt, pseudo-words as their token strings */
   prompt: string;
+  /** the prompt without pseudo-words (for CLIP-T) */
+  plainPrompt: string;
+  /** the concept tokens used, in prompt order */
   tokens: string[];
-  substitutions: Record<string, string>;
+  /** token ids, padded */
+  inputIds: number[];
+  /** each pseudo-word's position in inputIds, token string and embedding */
+  substitutions: Array<{ position: number; token: string; vector: number[] }>;
 }
 
 export interface SampleRequest {
@@ -87,8 +97,10 @@ export interface Engine {
   samMask(m: EngineModel, image: HostTensor, prompt: SamPrompt): Promise<HostTensor>;
   clipImage(m: EngineModel, images: HostTensor[]): Promise<HostTensor>;
   clipText(m: EngineModel, texts: string[]): Promise<HostTensor>;
-  mapAttributes(m: EngineModel, conceptPath: string, imageEmbeds: HostTensor): Promise<{ subject: HostTensor; background: HostTensor }>;
-  compose(template: string, conceptPath: string, view: Record<string, unknown>): Promise<ComposeResult>;
+  /** [P_i] (pose/view) and [B_i] (background) embeddings [N, C] from CLIP image embeddings [N, D] */
+  mapAttributes(m: EngineModel, conceptPath: string, imageEmbeds: HostTensor): Promise<{ pose: HostTensor; background: HostTensor }>;
+  /** the tokenizer is the default model's (the CLIP BPE of every SD v1) unless a model folder is given */
+  compose(template: string, conceptPath: string, view: Record<string, unknown>, modelFolder?: string): Promise<ComposeResult>;
   sample(m: EngineModel, req: SampleRequest, hooks: Hooks): Promise<SampleResult>;
   evaluate(m: EngineModel, req: EvalRequest): Promise<Record<string, number>>;
   /** runs in the training child process */
@@ -105,4 +117,9 @@ export function getEngine(): Engine {
     cached = (mod.engine ?? mod.default ?? mod) as Engine;
   }
   return cached;
+}
+
+/** Forgets the chosen engine so the next getEngine() reads DETEX_NODES_ENGINE again (tests switch fake ↔ real). */
+export function resetEngine(): void {
+  cached = undefined;
 }

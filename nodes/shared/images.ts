@@ -1,12 +1,12 @@
 /**
  * Images in msgs: PNG/JPEG bytes (Buffer), a file name inside a configured folder, or an image
- * tensor msg (uint8 [H, W, 3|4]). Decoded with sharp (off the JS thread) into RGB HostTensors.
+ * tensor msg (uint8 [H, W, 3|4]). Decoded and encoded by lib/io/image (sharp, off the JS thread) into RGB HostTensors.
  */
 import * as fs from 'fs';
-import sharp from 'sharp';
 import { HostTensor } from '../../lib/io/host-tensor';
 import { decodeTensorMsgToHost, isTensorMsg } from '../../lib/tensor-msg';
-import { embedDetexMetadata, DetexImageMetadata } from '../../lib/io/png-metadata';
+import { DetexImageMetadata } from '../../lib/io/png-metadata';
+import { decodeImage, encodePng as encodeImagePng } from '../../lib/io/image';
 import { resolveExisting } from './safe-path';
 
 export class ItemError extends Error {
@@ -31,21 +31,13 @@ const MAX_PIXELS = 4096 * 4096;
 
 async function fromBytes(bytes: Uint8Array, index: number): Promise<DecodedImage> {
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: MAX_PIXELS }).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    const { width: w, height: h } = info;
-    const rgb = new Uint8Array(w * h * 3);
-    const alpha = new Uint8Array(w * h);
-    let opaque = true;
-    for (let i = 0; i < w * h; i++) {
-      rgb[3 * i] = data[4 * i];
-      rgb[3 * i + 1] = data[4 * i + 1];
-      rgb[3 * i + 2] = data[4 * i + 2];
-      const a = data[4 * i + 3] >= 128 ? 1 : 0;
-      alpha[i] = a;
-      if (!a) opaque = false;
+    const d = await decodeImage(bytes, { name: `image ${index}` });
+    if (d.width * d.height > MAX_PIXELS) throw new Error(`${d.width}x${d.height} is more than ${MAX_PIXELS} pixels`);
+    const out: DecodedImage = { rgb: d.rgb };
+    if (d.alpha) {
+      const a = Uint8Array.from(d.alpha.data, (v) => (v >= 128 ? 1 : 0));
+      if (a.some((v) => v === 0)) out.alpha = { dtype: 'uint8', shape: d.alpha.shape, data: a };
     }
-    const out: DecodedImage = { rgb: { dtype: 'uint8', shape: [h, w, 3], data: rgb } };
-    if (!opaque) out.alpha = { dtype: 'uint8', shape: [h, w], data: alpha };
     return out;
   } catch (e) {
     throw new ItemError('common.errors.badImage', { index, error: (e as Error).message });
@@ -122,10 +114,9 @@ export async function decodeMaskItem(x: unknown, index: number, folder: string |
 
 /** PNG bytes of an RGB uint8 [H, W, 3] image (or a [H, W] 0/1 mask), with the DETEX recipe if given. */
 export async function encodePng(img: HostTensor, meta?: DetexImageMetadata): Promise<Buffer> {
-  const [H, W] = img.shape;
-  const C = img.shape.length === 3 ? img.shape[2] : 1;
-  let data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  if (C === 1) data = Buffer.from(Uint8Array.from(img.data, (v) => (v ? 255 : 0)));
-  const png = await sharp(data, { raw: { width: W, height: H, channels: C as 1 | 3 | 4 } }).png().toBuffer();
-  return meta ? embedDetexMetadata(png, meta) : png;
+  if (img.shape.length === 2) {
+    const [H, W] = img.shape;
+    return encodeImagePng({ dtype: 'uint8', shape: [H, W, 1], data: Uint8Array.from(img.data, (v) => (v ? 255 : 0)) }, meta);
+  }
+  return encodeImagePng(img, meta);
 }

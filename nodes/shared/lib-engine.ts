@@ -1,65 +1,70 @@
 /**
- * The Engine on lib/. Parts of lib/ that have not landed yet are required lazily, so a missing part
- * fails only the node that needs it, with a message that says so.
+ * The Engine on lib/: a thin adapter over the plain-data facade lib/engine (one DetexSession per loaded model
+ * folder, components loaded lazily: a flow that only segments never loads the UNet).
  */
-import * as fs from 'fs';
 import { Engine, EngineModel } from './engine';
-import { readModelIndex } from '../../lib/io/diffusers-folder';
-
-function notYet(part: string): never {
-  throw new Error(`DETEX: ${part} is not available in this build of lib/ yet`);
-}
-
-function tryRequire(id: string): Record<string, unknown> | undefined {
-  try {
-    return require(id) as Record<string, unknown>;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'MODULE_NOT_FOUND' && String((e as Error).message).includes(id.replace(/^.*\//, ''))) return undefined;
-    throw e;
-  }
-}
+import { DetexSession, samMask, clipImage, clipText, mapAttributes, compose, sample, train, evaluate, MetricName } from '../../lib/engine';
 
 class LibModel implements EngineModel {
-  constructor(readonly folder: string, readonly parts: Map<string, { dispose(): void }> = new Map()) {}
+  constructor(readonly folder: string, readonly session: DetexSession) {}
   dispose(): void {
-    for (const p of this.parts.values()) p.dispose();
-    this.parts.clear();
+    void this.session.dispose();
   }
 }
+
+const session = (m: EngineModel) => (m as LibModel).session;
+const warn = (msg: string) => console.warn(`[detex] ${msg}`);
+
+/** Tokenizer-only sessions for compose (loads no weights). */
+const tokenizerSessions = new Map<string, Promise<DetexSession>>();
+function tokenizerSession(folder?: string): Promise<DetexSession> {
+  const key = folder ?? '';
+  let s = tokenizerSessions.get(key);
+  if (!s) {
+    s = DetexSession.open(folder, { warn });
+    tokenizerSessions.set(key, s);
+    s.catch(() => tokenizerSessions.delete(key));
+  }
+  return s;
+}
+
+const METRIC_KEYS: Record<string, MetricName> = { 'clip-t': 'clip-t', 'clip-i': 'clip-i', 'clip-i-fg': 'clip-i-fg', 'dino-i': 'dino-i', 'dino-i-fg': 'dino-i-fg' };
 
 export const engine: Engine = {
   name: 'lib',
   async loadModel(folder: string): Promise<EngineModel> {
-    if (!fs.existsSync(folder)) throw new Error(`model folder ${folder} does not exist`);
-    readModelIndex(folder); // validates the diffusers layout; components load lazily per node
-    const { initBackend } = await import('../../lib/backend');
-    await initBackend();
-    return new LibModel(folder);
+    const s = await DetexSession.open(folder, { warn });
+    return new LibModel(s.folder, s);
   },
-  async samMask() {
-    const m = tryRequire('../../lib/models/sam/predictor');
-    if (!m) notYet('the SAM predictor (lib/models/sam/predictor)');
-    return notYet('sam-mask wiring to lib/models/sam/predictor');
+  async samMask(m, image, prompt) {
+    return (await samMask(session(m), image, prompt)).mask;
   },
-  async clipImage() {
-    return notYet('the CLIP vision model (lib/models/clip)');
+  clipImage: (m, images) => clipImage(session(m), images),
+  clipText: (m, texts) => clipText(session(m), texts),
+  mapAttributes: (m, conceptPath, embeds) => mapAttributes(session(m), conceptPath, embeds),
+  async compose(template, conceptPath, view, modelFolder) {
+    return compose(await tokenizerSession(modelFolder), template, conceptPath, view);
   },
-  async clipText() {
-    return notYet('the CLIP text model (lib/models/clip)');
+  async sample(m, req, hooks) {
+    const r = await sample(session(m), { ...req, count: 1 }, hooks);
+    return { image: r.images[0], latents: r.latents };
   },
-  async mapAttributes() {
-    return notYet('the attribute mappers (lib/detex)');
+  async evaluate(m, req) {
+    const metrics = req.metrics.map((k) => {
+      const name = METRIC_KEYS[k];
+      if (!name) throw new Error(`unknown metric "${k}"`);
+      return name;
+    });
+    const scores = await evaluate(session(m), { images: req.images, references: req.references, referenceMasks: req.referenceMasks, prompt: req.prompt, metrics });
+    return scores as Record<string, number>;
   },
-  async compose() {
-    return notYet('the prompt composer (lib/detex)');
-  },
-  async sample() {
-    return notYet('the sampling pipeline (lib/pipelines)');
-  },
-  async evaluate() {
-    return notYet('the metrics (lib/metrics)');
-  },
-  async train() {
-    return notYet('the DETEX trainer (lib/detex/trainer)');
+  async train(modelFolder, job, hooks) {
+    const s = await DetexSession.open(modelFolder, { warn });
+    try {
+      const r = await train(s, { ...job, options: job.options as never }, hooks);
+      return { conceptPath: r.conceptPath };
+    } finally {
+      await s.dispose();
+    }
   },
 };

@@ -46,7 +46,7 @@ describe('example flows in a headless Node-RED', function () {
     const gen = await fetch(`${base}/detex/generate`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ prompt: 'a photo of {{subject}} in snow', concept: trained.concept, seed: 5 }),
+      body: JSON.stringify({ prompt: 'a photo of {{V}} {{class}} in snow', concept: trained.concept, seed: 5 }),
     });
     assert.strictEqual(gen.status, 200);
     assert.strictEqual(gen.headers.get('content-type'), 'image/png');

@@ -34,10 +34,11 @@ describe('engine facade (embedded detex-tiny)', function () {
   let dir: string;
   let conceptPath: string;
   const data = [disc(0), disc(1)];
+  const warnings: string[] = [];
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-engine-'));
-    s = await DetexSession.open(undefined, { warn: () => undefined });
+    s = await DetexSession.open(undefined, { warn: (m) => warnings.push(m) });
   });
   after(async () => {
     await s?.dispose();
@@ -72,6 +73,7 @@ describe('engine facade (embedded detex-tiny)', function () {
     const job = { images: data.map((d) => d.image), masks: data.map((d) => d.mask), className: 'ball', conceptPath, steps: 2, seed: 1, classImageSteps: 2, options: { batchSize: 1, microBatch: 1, numClassImages: 2 } };
     const first = await train(s, job); // loads the models and makes the class images
     assert.strictEqual(first.steps, 2);
+    assert.deepStrictEqual(warnings.filter((w) => /mask/.test(w)), [], 'the 0/1 masks reach the trainer as subject masks');
     await s.sd();
     await s.imageEncoder();
     const seen: number[] = [];

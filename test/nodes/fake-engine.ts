@@ -67,13 +67,14 @@ export const engine: Engine = {
   async mapAttributes(_m, conceptPath, e) {
     JSON.parse(fs.readFileSync(conceptPath, 'utf8'));
     const n = e.shape[0];
-    return { subject: { dtype: 'float32', shape: [n, 2], data: new Float32Array(2 * n).fill(1) }, background: { dtype: 'float32', shape: [n, 2], data: new Float32Array(2 * n) } };
+    return { pose: { dtype: 'float32', shape: [n, 2], data: new Float32Array(2 * n).fill(1) }, background: { dtype: 'float32', shape: [n, 2], data: new Float32Array(2 * n) } };
   },
   async compose(template, conceptPath, view) {
     const c = JSON.parse(fs.readFileSync(conceptPath, 'utf8')) as { className: string };
-    const substitutions = { subject: `<S*> ${c.className}`, background: typeof view.background === 'string' ? view.background : '<B*>' };
-    const prompt = template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k: string) => (substitutions as Record<string, string>)[k] ?? String(view[k] ?? ''));
-    return { prompt, tokens: prompt.split(/\s+/), substitutions };
+    const names: Record<string, string> = { V: '<S*>', class: c.className };
+    const prompt = template.replace(/\{\{\s*(\w+)\s*\}\}/g, (_, k: string) => names[k] ?? String(view[k] ?? ''));
+    const tokens = prompt.includes('<S*>') ? ['<S*>'] : [];
+    return { prompt, plainPrompt: prompt.replace('<S*> ', ''), tokens, inputIds: [], substitutions: tokens.map((token) => ({ position: 1, token, vector: [0, 0] })) };
   },
   async sample(_m, req, hooks) {
     const size = 8;

@@ -133,7 +133,7 @@ describe('DETEX nodes', function () {
         { id: 't', type: 'detex-train', model: 'm1', steps: 3, previewEvery: 2, wires: [['concept'], ['progress']], ...extra },
         { id: 'concept', type: 'helper' },
         { id: 'progress', type: 'helper' },
-        { id: 'pc', type: 'prompt-composer', template: 'a photo of {{subject}} {{background}}', wires: [['prompt']] },
+        { id: 'pc', type: 'prompt-composer', template: 'a photo of {{V}} {{class}} {{place}}', wires: [['prompt']] },
         { id: 'prompt', type: 'helper' },
         { id: 'am', type: 'attribute-mapper', model: 'm1', wires: [['mapped']] },
         { id: 'mapped', type: 'helper' },
@@ -163,13 +163,14 @@ describe('DETEX nodes', function () {
       assert.ok(progress.length >= 3 && progress.some((m) => Buffer.isBuffer(m.preview)));
 
       const p = next('prompt');
-      send('pc', { payload: { background: 'on the beach' }, concept: c.concept });
+      send('pc', { payload: { place: 'on the beach' }, concept: c.concept });
       const pm = await p;
       assert.strictEqual(pm.payload, 'a photo of <S*> dog on the beach');
+      assert.deepStrictEqual(pm.substitutions, [{ position: 1, token: '<S*>', vector: [0, 0] }]);
 
       const mp = next('mapped');
       send('am', { payload: { __detexTensor: 1, dtype: 'float32', shape: [2, 8], data: new Float32Array(16) }, concept: 'dog.detex.safetensors' });
-      assert.deepStrictEqual(decodeTensorMsgToHost(((await mp).payload as { subject: unknown }).subject).shape, [2, 2]);
+      assert.deepStrictEqual(decodeTensorMsgToHost(((await mp).payload as { pose: unknown }).pose).shape, [2, 2]);
 
       const im = next('img');
       send('ds', { payload: pm.payload, concept: pm.concept });
