@@ -93,6 +93,8 @@ function main(): void {
 
   const rows: Array<Record<string, unknown>> = [];
   let peakGflops = 0;
+  // Other processes on the machine skew every number: recorded so a reader can tell.
+  const loadBefore = os.loadavg();
   try {
     for (const { c, i } of selected) {
       const ours = o.modes.includes('native') ? runOurs('native', i, dir, o) : { error: 'not run' };
@@ -115,6 +117,7 @@ function main(): void {
         reference_gflops: gf(ref.ms),
         reference_peak_mib: ref.peak_mib ?? null,
         ...(js ? { js_ms: js.ms ?? null, js_error: js.error } : {}),
+        loadavg_1min_after: Number(os.loadavg()[0].toFixed(2)),
         errors: { ours: ours.error, wasm: wasm.error, reference: ref.error },
         reference_info: ref.extra,
       };
@@ -133,7 +136,8 @@ function main(): void {
   const out = o.out ?? path.resolve(__dirname, '..', '..', 'bench', 'results', `${date}-cpu${os.cpus().length}.json`);
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version,
-    threads: o.threads, runs: o.runs, warmup: o.warmup, measured_peak_gflops: peakGflops || null };
+    threads: o.threads, runs: o.runs, warmup: o.warmup, measured_peak_gflops: peakGflops || null,
+    loadavg_before: loadBefore.map((x) => Number(x.toFixed(2))), loadavg_after: os.loadavg().map((x) => Number(x.toFixed(2))) };
   fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2) + '\n');
   console.log(`measured peak (best large sgemm): ${fmt(peakGflops, 0)} GFLOP/s`);
   console.log(`results written to ${out}`);
