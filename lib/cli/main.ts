@@ -4,6 +4,7 @@ import * as parity from './parity';
 import * as info from './info';
 import * as train from './train';
 import * as sample from './sample';
+import * as evaluate from './eval';
 
 interface Command {
   usage: string;
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   info: { usage: info.usage, run: () => info.infoCommand() },
   train: { usage: `detex ${train.usage}`, run: train.trainCommand },
   sample: { usage: `detex ${sample.usage}`, run: sample.sampleCommand },
+  eval: { usage: `detex ${evaluate.usage}`, run: evaluate.evalCommand },
 };
 
 function help(): void {

@@ -11,7 +11,7 @@ import { batchSubstitutions, composePrompt } from '../detex/composer';
 import { loadDetexModels } from '../detex/load-models';
 import { resolveModelDir } from '../models/default-model';
 
-export const usage = 'sample --model <sd-folder> [--concept <file>] --prompt "a {{V}} {{class}} on the beach" [--seed 0] [--steps 50] [--guidance 6] [--count 1] --out <folder>';
+export const usage = 'sample --model <sd-folder> [--concept <file>] --prompt "a {{V}} {{class}} on the beach" [--seed 0] [--steps 50] [--guidance 6] [--count 1] [--width W --height H (default: the model size)] --out <folder>';
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values: a } = parseArgs({
@@ -19,6 +19,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' }, concept: { type: 'string' }, prompt: { type: 'string' }, seed: { type: 'string' },
       steps: { type: 'string' }, guidance: { type: 'string' }, count: { type: 'string' }, out: { type: 'string' },
+      width: { type: 'string' }, height: { type: 'string' },
     },
   });
   for (const k of ['prompt', 'out'] as const) {
@@ -41,11 +42,15 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     fs.mkdirSync(a.out!, { recursive: true });
     const count = Number(a.count ?? 1);
     const seed = Number(a.seed ?? 0);
+    // the UNet's native size (sample_size latents × the VAE factor) unless asked otherwise
+    const native = (models.unet.config.raw.sample_size as number) * models.vae.scaleFactor;
+    const width = Number(a.width ?? native);
+    const height = Number(a.height ?? native);
     try {
       for (let i = 0; i < count; i++) {
         const r = await sample({
           unet: models.unet, vae: models.vae, scheduler: models.scheduler, promptEmbeds: cond, negativeEmbeds: neg,
-          guidanceScale: Number(a.guidance ?? 6), steps: Number(a.steps ?? 50), seed: seed + i,
+          guidanceScale: Number(a.guidance ?? 6), steps: Number(a.steps ?? 50), seed: seed + i, width, height,
         });
         const file = path.join(a.out!, `${String(i).padStart(3, '0')}-seed${seed + i}.png`);
         const img = tf.squeeze(r.images!, [0]) as tf.Tensor3D;

@@ -1,0 +1,41 @@
+/** `detex train` → `detex sample --concept` → `detex eval`, end to end on the embedded tiny model (in-process). */
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { writePng } from '../../lib/io/image';
+import { main } from '../../lib/cli/main';
+import { disc } from '../engine/discs';
+
+describe('detex CLI: train, sample, eval', function () {
+  this.timeout(120000);
+  it('should train a concept, sample it, and score the samples into a table and JSON', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-cli-'));
+    for (const k of [0, 1]) {
+      const d = disc(k);
+      fs.mkdirSync(path.join(dir, 'img'), { recursive: true });
+      fs.mkdirSync(path.join(dir, 'msk'), { recursive: true });
+      await writePng(path.join(dir, 'img', `${k}.png`), d.image);
+      await writePng(path.join(dir, 'msk', `${k}.png`), { ...d.mask, shape: [64, 64, 1], data: d.mask.data.map((v) => v * 255) });
+    }
+    const concept = path.join(dir, 'c.safetensors');
+    const log: string[] = [];
+    const orig = console.log;
+    console.log = (...a: unknown[]) => log.push(a.join(' '));
+    try {
+      assert.strictEqual(await main(['train', '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--steps', '2', '--batch', '1', '--num-class-images', '2', '--out', concept]), 0);
+      assert.ok(fs.existsSync(concept));
+      assert.strictEqual(await main(['sample', '--concept', concept, '--prompt', 'a {{V}} {{class}} with {{P.1}} {{attribute}}', '--steps', '2', '--count', '2', '--out', path.join(dir, 'out')]), 0);
+      assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'out')).sort(), ['000-seed0.png', '001-seed1.png']);
+      const json = path.join(dir, 'scores.json');
+      assert.strictEqual(await main(['eval', '--images', path.join(dir, 'out'), '--references', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--metrics', 'clip-i,clip-i-fg', '--json', json]), 0);
+      const scores = JSON.parse(fs.readFileSync(json, 'utf8')).scores as Record<string, number>;
+      assert.deepStrictEqual(Object.keys(scores), ['clip-i', 'clip-i-fg']);
+      assert.ok(Object.values(scores).every((v) => v >= -1 && v <= 1));
+      assert.ok(log.some((l) => /CLIP-I\(FG\)\s+-?\d\.\d{4}/.test(l)), log.join('\n'));
+      assert.strictEqual(await main(['eval', '--images', path.join(dir, 'out'), '--metrics', 'clip-x']), 2);
+    } finally {
+      console.log = orig;
+    }
+  });
+});
