@@ -141,6 +141,8 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
   };
   try {
     while (step < o.schedule.totalSteps) {
+      // Let signal handlers (and a host's event loop) run between steps: the step itself is synchronous.
+      await new Promise((r) => setImmediate(r));
       if (stop) break;
       if (o.maxSteps !== undefined && ran >= o.maxSteps) {
         stop = 'maxSteps';

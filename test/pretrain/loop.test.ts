@@ -79,6 +79,24 @@ describe('pretrain/loop', () => {
     tb2.dispose();
   });
 
+  it('should stop cleanly with a checkpoint on SIGTERM (the loop yields to the event loop)', async () => {
+    const dir = tmp();
+    const t = toy();
+    let sent = false;
+    const loss: LossFn = (ctx) => {
+      if (ctx.step === 3 && !sent) {
+        sent = true;
+        process.kill(process.pid, 'SIGTERM'); // delivered asynchronously, like a real kill
+      }
+      return t.loss(ctx);
+    };
+    const r = await runLoop({ dir, vars: t.vars, loss, seed: 1, schedule, handleSignals: true });
+    t.dispose();
+    assert.strictEqual(r.stoppedBy, 'signal');
+    assert.ok(r.step >= 3 && r.step < 10, `stopped at ${r.step}`);
+    assert.ok(fs.existsSync(path.join(dir, CHECKPOINT_FILE)));
+  });
+
   it('should refuse a checkpoint of a different model', async () => {
     const dir = tmp();
     const t = toy();
