@@ -45,11 +45,70 @@ export function conv2dFilterGradIm2col(x: tf.Tensor4D, dy: tf.Tensor4D, filterSh
   });
 }
 
+/**
+ * dx for y = gather(x, indices) along axis 0: the rows of dy summed into the rows they came from. tfjs uses
+ * UnsortedSegmentSum, which WASM lacks; a one-hot matmul (2-D, the fast XNNPACK path) computes the same sum.
+ * Meant for small tables (position embeddings, a sub-table of token rows): the one-hot is [rows, K].
+ */
+export function gatherGradOneHot(dy: tf.Tensor, indices: tf.Tensor, xShape: readonly number[]): tf.Tensor {
+  const rows = xShape[0];
+  const k = indices.size;
+  if (rows * k > 1 << 26) {
+    throw new Error(`gather gradient on WASM: a ${rows}-row table read ${k} times needs a ${rows}×${k} one-hot; train a small sub-table instead`);
+  }
+  return tf.tidy(() => {
+    const rest = xShape.slice(1).reduce((a, b) => a * b, 1);
+    const hot = tf.transpose(tf.oneHot(tf.reshape(tf.cast(indices, 'int32'), [k]), rows)) as tf.Tensor2D; // [rows, K]
+    return tf.reshape(tf.matMul(hot, tf.reshape(dy, [k, rest]) as tf.Tensor2D), xShape as number[]);
+  });
+}
+
+interface GatherAttrs {
+  axis: number;
+  batchDims: number;
+}
+
+interface Conv2DBackpropInputAttrs extends Omit<Conv2DAttrs, 'dilations'> {
+  inputShape: [number, number, number, number];
+}
+
 let registered = false;
 
+/**
+ * Gradients WASM lacks kernels for, rebuilt from ops it has: Conv2D's filter gradient, Conv2DBackpropInput
+ * (= conv2dTranspose) for both inputs, and GatherV2 along axis 0 (embedding and position tables).
+ * Registered only when the WASM backend is chosen.
+ */
 export function registerWasmConvGradient(): void {
   if (registered) return;
   registered = true;
+  tf.registerGradient({
+    kernelName: tf.GatherV2,
+    inputsToSave: ['x', 'indices'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x, indices] = saved;
+      const a = attrs as unknown as GatherAttrs;
+      const axis = a.axis < 0 ? a.axis + x.rank : a.axis;
+      if (axis !== 0 || (a.batchDims ?? 0) !== 0) throw new Error(`gather gradient on WASM: only axis 0 without batch dims is supported (axis ${a.axis}, batchDims ${a.batchDims})`);
+      return { x: () => gatherGradOneHot(dy as tf.Tensor, indices, x.shape), indices: () => tf.zerosLike(indices) };
+    },
+  });
+  tf.registerGradient({
+    kernelName: tf.Conv2DBackpropInput,
+    inputsToSave: ['dy', 'filter'],
+    gradFunc: (ddx, saved, attrs) => {
+      const [dy, filter] = saved as [tf.Tensor4D, tf.Tensor4D];
+      const a = attrs as unknown as Conv2DBackpropInputAttrs;
+      if (a.dataFormat !== 'NHWC') throw new Error(`Conv2DBackpropInput gradient: only NHWC is supported, got ${a.dataFormat}`);
+      const g = ddx as tf.Tensor4D;
+      // y = conv2dTranspose(dy, W) is the input gradient of a conv2d whose input has y's shape and whose
+      // output has dy's shape, so dW is that conv's filter gradient with (input = ddx, output grad = dy).
+      return {
+        dy: () => tf.conv2d(g, filter, a.strides, a.pad as 'valid' | 'same' | number, 'NHWC', 1, a.dimRoundingMode),
+        filter: () => conv2dFilterGradIm2col(g, dy, filter.shape, { ...a, dilations: 1 }),
+      };
+    },
+  });
   tf.registerGradient({
     kernelName: tf.Conv2D,
     inputsToSave: ['x', 'filter'],

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { conv2dFilterGradIm2col } from '../../lib/backend/wasm-gradients';
+import { conv2dFilterGradIm2col, gatherGradOneHot } from '../../lib/backend/wasm-gradients';
 
 /** The im2col filter gradient must equal tfjs' own Conv2DBackpropFilter (computed on the cpu backend). */
 describe('conv2d filter gradient by im2col', () => {
@@ -31,4 +31,46 @@ describe('conv2d filter gradient by im2col', () => {
       }
     });
   }
+});
+
+/** The WASM replacements for the gather and transposed-conv gradients against tfjs' own (cpu backend). */
+describe('gather and conv2dTranspose gradients by plain ops', () => {
+  async function onCpu(fn: () => void): Promise<void> {
+    const prev = tf.getBackend();
+    await tf.setBackend('cpu');
+    try {
+      fn();
+    } finally {
+      await tf.setBackend(prev);
+    }
+  }
+
+  it('should sum repeated rows like UnsortedSegmentSum', async () => {
+    await onCpu(() =>
+      tf.tidy(() => {
+        const idx = tf.tensor2d([[3, 1, 3], [0, 3, 2]], [2, 3], 'int32');
+        const dy = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 7);
+        const ref = tf.unsortedSegmentSum(tf.reshape(dy, [6, 4]), tf.reshape(idx, [6]), 5);
+        const ours = gatherGradOneHot(dy, idx, [5, 4]);
+        assert.ok(tf.max(tf.abs(tf.sub(ref, ours))).dataSync()[0] < 1e-6);
+      }),
+    );
+  });
+
+  it('should match the conv2dTranspose gradients for a 2×2 stride-2 upscale', async () => {
+    await onCpu(() =>
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, 3, 3, 4], 0, 1, 'float32', 1) as tf.Tensor4D;
+        const w = tf.randomNormal([2, 2, 5, 4], 0, 1, 'float32', 2) as tf.Tensor4D; // [kh, kw, out, in]
+        const up = tf.randomNormal([2, 6, 6, 5], 0, 1, 'float32', 3) as tf.Tensor4D; // upstream gradient
+        const f = (a: tf.Tensor4D, b: tf.Tensor4D) => tf.conv2dTranspose(a, b, [2, 6, 6, 5], 2, 'valid');
+        const [gx, gw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => f(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], up);
+        const refW = tf.engine().runKernel('Conv2DBackpropFilter', { x: up, dy: x }, { strides: 2, pad: 'valid', dataFormat: 'NHWC', dilations: 1, filterShape: [2, 2, 5, 4] } as never) as tf.Tensor;
+        const oursW = conv2dFilterGradIm2col(up, x, [2, 2, 5, 4], { strides: 2, pad: 'valid', dataFormat: 'NHWC', dilations: 1 });
+        assert.ok(tf.max(tf.abs(tf.sub(gw, refW))).dataSync()[0] < 1e-4, 'engine filter gradient');
+        assert.ok(tf.max(tf.abs(tf.sub(oursW, refW))).dataSync()[0] < 1e-4, 'im2col filter gradient');
+        assert.deepStrictEqual(gx.shape, x.shape);
+      }),
+    );
+  });
 });
