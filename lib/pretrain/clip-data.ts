@@ -5,7 +5,8 @@
  * zero-shot accuracy per attribute is measured with exactly those prompts.
  */
 import { Rng } from '../random';
-import { BACKGROUND_WORDS, BackgroundKind, PATTERN_WORDS, RenderedScene, Split, randomScene, worldVocabulary } from '../world';
+import { BACKGROUND_WORDS, BackgroundKind, PATTERN_WORDS, RenderedScene, Split, worldVocabulary } from '../world';
+import { worldBatch } from './world-data';
 import { MINI_PREPROCESSOR } from './clip-config';
 
 export type Attribute = 'class' | 'colour' | 'pattern' | 'background';
@@ -73,19 +74,14 @@ export function normalizePixels(scenes: readonly RenderedScene[]): Float32Array 
 
 export interface ClipBatch {
   scenes: RenderedScene[];
-  /** [B, 64, 64, 3] normalised */
+  /** [B, 64, 64, 3] CLIP-normalised */
   pixels: Float32Array;
   texts: string[];
 }
 
-/** B fresh renders of the split with their texts; deterministic in `rng`. */
-export function clipBatch(rng: Rng, size: number, split: Split, imageSize = 64): ClipBatch {
-  const scenes: RenderedScene[] = [];
-  const texts: string[] = [];
-  for (let i = 0; i < size; i++) {
-    const s = randomScene(rng, { split, size: imageSize });
-    scenes.push(s);
-    texts.push(trainingText(s, rng));
-  }
-  return { scenes, pixels: normalizePixels(scenes), texts };
+/** B fresh renders of the split (the shared world batches) with their texts; deterministic in `rng`. */
+export function clipBatch(rng: Rng, size: number, split: Split = 'train', imageSize = 64): ClipBatch {
+  const { scenes } = worldBatch(rng.fork('scenes'), { batch: size, size: imageSize, split });
+  const textRng = rng.fork('texts');
+  return { scenes, pixels: normalizePixels(scenes), texts: scenes.map((s) => trainingText(s, textRng)) };
 }

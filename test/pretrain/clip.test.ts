@@ -1,0 +1,81 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { CLIPTokenizer } from '../../lib/models/clip/tokenizer';
+import { readSafetensors } from '../../lib/io/safetensors';
+import { asFloat32 } from '../../lib/io/host-tensor';
+import { exportComponent } from '../../lib/pretrain/export';
+import { MINI_TEXT_CONFIG } from '../../lib/pretrain/clip-config';
+import { ATTRIBUTES, attributePrompt, attributeValues, clipBatch } from '../../lib/pretrain/clip-data';
+import { LOGIT_SCALE, MiniClip, SUB_TABLE, sameTextTargets } from '../../lib/pretrain/clip-model';
+import { zeroShotAccuracy } from '../../lib/pretrain/clip-eval';
+import { Rng } from '../../lib/random';
+import { expectNoLeak } from '../helpers/leak';
+
+const TOKENIZER = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini', 'tokenizer');
+
+describe('pretrain clip', function () {
+  this.timeout(120000);
+  let clip: MiniClip;
+  before(() => {
+    clip = new MiniClip(CLIPTokenizer.fromFolder(TOKENIZER), 5);
+  });
+  after(() => clip.dispose());
+
+  it('should spread soft targets evenly over items with the same text', () => {
+    const t = sameTextTargets(['a ball', 'a cup', 'a ball']);
+    assert.deepStrictEqual(Array.from(t), [0.5, 0, 0.5, 0, 1, 0, 0.5, 0, 0.5]);
+  });
+
+  it('should cover every token of training texts and zero-shot prompts with the sub-table', () => {
+    const b = clipBatch(new Rng(3), 24);
+    const prompts = ATTRIBUTES.flatMap((a) => attributeValues(a).map((v) => attributePrompt(a, v)));
+    const ids = clip.tokenize([...b.texts, ...prompts]);
+    assert.ok(ids.flat().every((id) => clip.rows.includes(id)));
+    assert.ok(clip.rows.length < 200, `${clip.rows.length} rows`);
+  });
+
+  it('should give a finite loss with gradients for the sub-table, temperature and both towers, without leaks', async () => {
+    const b = clipBatch(new Rng(4), 6);
+    await expectNoLeak(() => {
+      const { value, grads } = tf.variableGrads(() => clip.loss(tf.tensor4d(b.pixels, [6, 64, 64, 3]), b.texts), [...clip.vars.values()]);
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      const named = (n: string) => grads[clip.vars.get(n)!.name];
+      for (const n of [SUB_TABLE, LOGIT_SCALE, 'text_model.encoder.layers.0.self_attn.q_proj.weight', 'vision_model.embeddings.patch_embedding.weight', 'visual_projection.weight']) {
+        assert.ok(named(n), `gradient for ${n}`);
+        const mx = tf.tidy(() => tf.max(tf.abs(named(n))));
+        assert.ok(mx.dataSync()[0] > 0, `nonzero gradient for ${n}`);
+        mx.dispose();
+      }
+      value.dispose();
+      Object.values(grads).forEach((g) => g.dispose());
+    });
+  });
+
+  it('should export the trained rows into the full token table and keep the others at init', () => {
+    const table = clip.text.tokenTableName;
+    const before = clip.text.store.tensor(table).dataSync().slice();
+    const sub = clip.vars.get(SUB_TABLE)!;
+    sub.assign(tf.tidy(() => tf.add(sub, 1)));
+    clip.syncTokenTable();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clip-export-'));
+    exportComponent(dir, MINI_TEXT_CONFIG, clip.text.store, { weightsFile: 'model.safetensors', dtype: 'F32' });
+    const saved = asFloat32(readSafetensors(path.join(dir, 'model.safetensors')).tensors.get(table)!);
+    const c = MINI_TEXT_CONFIG.hidden_size;
+    const id = clip.rows[3];
+    assert.ok(Math.abs(saved[id * c] - (before[id * c] + 1)) < 1e-5, 'trained row');
+    const untouched = 1000;
+    assert.ok(!clip.rows.includes(untouched));
+    assert.strictEqual(saved[untouched * c], before[untouched * c], 'untrained row');
+    fs.rmSync(dir, { recursive: true });
+  });
+
+  it('should score zero-shot accuracy per attribute in [0, 1]', async () => {
+    const scenes = clipBatch(new Rng(9), 8, 'heldout').scenes;
+    const r = await expectNoLeak(() => zeroShotAccuracy(clip, scenes, 4));
+    assert.strictEqual(r.n, 8);
+    for (const a of ATTRIBUTES) assert.ok(r[a] >= 0 && r[a] <= 1);
+  });
+});
