@@ -1,2 +1,2 @@
-export { initBackend, setBackendLogger, BackendInfo, BackendName } from './select';
+export { initBackend, setBackendLogger, BackendInfo, BackendName, BackendHint, LARGE_MODEL_BYTES } from './select';
 export { conv2dFilterGradIm2col, registerWasmConvGradient } from './wasm-gradients';

@@ -11,6 +11,20 @@ import { registerWasmConvGradient } from './wasm-gradients';
 
 export type BackendName = 'tensorflow' | 'cpu' | 'wasm';
 
+/** What the process is about to run, so the choice can follow the measurements. */
+export interface BackendHint {
+  /** float32 bytes of the model weights to be loaded (see lib/io/diffusers-folder `modelWeightBytes`) */
+  modelBytes?: number;
+}
+
+/**
+ * Above this much float32 weight the pure-JS cpu backend with native kernels goes first: WASM's heap is capped
+ * at 4 GiB (and silently corrupts memory past it), and training needs several times the weights. Below it WASM
+ * goes first: on small models it measured faster (bench/results/2026-11-26-cpu2-avx512.md: the per-op cost of
+ * the cpu backend dominates there; the DETEX demo on detex-tiny took 45 s on wasm, 85 s on cpu+native).
+ */
+export const LARGE_MODEL_BYTES = 1 << 30;
+
 export interface BackendInfo {
   backend: BackendName;
   /** which package provides it, e.g. "@tensorflow/tfjs-node-gpu", "cpu+native", "wasm" */
@@ -69,7 +83,7 @@ function loadNative(): { loaded: boolean; kernels: string[]; reason?: string } {
   }
 }
 
-async function choose(): Promise<BackendInfo> {
+async function choose(hint: BackendHint): Promise<BackendInfo> {
   loadUnion();
   const forcedName = process.env.DETEX_BACKEND?.trim();
   if (forcedName && !['cpu', 'wasm', 'tensorflow'].includes(forcedName)) {
@@ -90,22 +104,35 @@ async function choose(): Promise<BackendInfo> {
   }
 
   require('@tensorflow/tfjs-backend-cpu');
-  if (want('cpu')) {
+  const large = (hint.modelBytes ?? 0) > LARGE_MODEL_BYTES;
+  const tryNative = async (): Promise<BackendInfo | undefined> => {
+    if (!want('cpu')) return undefined;
     const native = loadNative();
     if (native.loaded && (await useBackend('cpu'))) {
       return { backend: 'cpu', provider: 'cpu+native', nativeKernels: native.kernels, skipped, forced: !!forcedName };
     }
     skipped.push(native.reason ?? 'native kernels not built');
-  }
-
-  if (want('wasm')) {
+    return undefined;
+  };
+  const tryWasm = async (): Promise<BackendInfo | undefined> => {
+    if (!want('wasm')) return undefined;
     require('@tensorflow/tfjs-backend-wasm');
     if (await useBackend('wasm')) {
       registerWasmConvGradient();
+      if (!forcedName && !large) {
+        skipped.push(`cpu+native not first: slower than wasm on models under ${LARGE_MODEL_BYTES / 2 ** 30} GiB (DETEX_BACKEND=cpu forces it)`);
+      }
+      if (large) skipped.push(`wasm chosen for a ${(hint.modelBytes! / 2 ** 30).toFixed(1)} GiB model: its heap is capped at 4 GiB`);
       return { backend: 'wasm', provider: 'wasm', nativeKernels: [], skipped, forced: !!forcedName };
     }
     skipped.push('wasm backend failed to initialise');
     if (forcedName === 'wasm') throw new Error('DETEX_BACKEND=wasm but the wasm backend did not initialise');
+    return undefined;
+  };
+  const order = large ? [tryNative, tryWasm] : [tryWasm, tryNative];
+  for (const attempt of order) {
+    const info = await attempt();
+    if (info) return info;
   }
 
   if (await useBackend('cpu')) {
@@ -114,10 +141,13 @@ async function choose(): Promise<BackendInfo> {
   throw new Error(`no tfjs backend could be initialised: ${skipped.join('; ')}`);
 }
 
-/** Initialises the backend once; later calls return the same answer. */
-export function initBackend(): Promise<BackendInfo> {
+/**
+ * Initialises the backend once; later calls return the same answer (the first caller's hint decides, so a
+ * process that loads a model should pass its size).
+ */
+export function initBackend(hint: BackendHint = {}): Promise<BackendInfo> {
   if (!chosen) {
-    chosen = choose().then((info) => {
+    chosen = choose(hint).then((info) => {
       const why = info.skipped.length ? ` — not used: ${info.skipped.join('; ')}` : '';
       const native = info.nativeKernels.length ? ` [native: ${info.nativeKernels.join(', ')}]` : '';
       logger(`[detex] compute backend: ${info.backend} (${info.provider})${info.forced ? ' forced by DETEX_BACKEND' : ''}${native}${why}`);

@@ -1,14 +1,29 @@
 /** `detex info`: which backend runs, which kernels are native, and why a faster backend is not in use. */
+import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend } from '../backend';
+import { initBackend, LARGE_MODEL_BYTES } from '../backend';
+import { loadNativeKernels } from '../backend/native-kernels';
+import { modelWeightBytes } from '../io/diffusers-folder';
+import { resolveModelDir } from '../models/default-model';
 
-export const usage = 'detex info                       show the compute backend, native kernels and why faster ones are not used';
+export const usage = 'detex info [--model DIR]        show the compute backend for a model, native kernels, and why faster ones are not used';
 
-export async function infoCommand(): Promise<number> {
-  const info = await initBackend();
+export async function infoCommand(argv: string[] = []): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { model: { type: 'string' } } });
+  const dir = resolveModelDir(values.model);
+  const bytes = modelWeightBytes(dir);
+  const info = await initBackend({ modelBytes: bytes });
+  console.log(`model:          ${dir} (${(bytes / 2 ** 20).toFixed(1)} MiB of float32 weights)`);
   console.log(`backend:        ${info.backend} (${info.provider})${info.forced ? ', forced by DETEX_BACKEND' : ''}`);
-  console.log(`native kernels: ${info.nativeKernels.length ? info.nativeKernels.join(', ') : 'none'}`);
   for (const s of info.skipped) console.log(`not used:       ${s}`);
+  // Loading only registers kernels for the cpu backend; it does not change the active backend.
+  const native = loadNativeKernels();
+  if (native.loaded) {
+    const use = info.provider === 'cpu+native' ? 'in use' : `used by the cpu backend (models over ${LARGE_MODEL_BYTES / 2 ** 30} GiB, or DETEX_BACKEND=cpu)`;
+    console.log(`native kernels: built, ${use}: ${native.kernels.join(', ')}`);
+  } else {
+    console.log(`native kernels: not available (${native.reason ?? 'unknown reason'})`);
+  }
   console.log(`tfjs:           ${tf.version_core}`);
   console.log(`node:           ${process.version} (${process.platform}-${process.arch})`);
   return 0;

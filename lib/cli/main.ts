@@ -3,6 +3,7 @@
 import * as parity from './parity';
 import * as info from './info';
 import * as train from './train';
+import * as demo from './demo';
 import * as sample from './sample';
 import * as evaluate from './eval';
 
@@ -13,7 +14,8 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   parity: { usage: parity.usage, run: parity.parityCommand },
-  info: { usage: info.usage, run: () => info.infoCommand() },
+  info: { usage: info.usage, run: info.infoCommand },
+  demo: { usage: demo.usage, run: demo.demoCommand },
   train: { usage: `detex ${train.usage}`, run: train.trainCommand },
   sample: { usage: `detex ${sample.usage}`, run: sample.sampleCommand },
   eval: { usage: `detex ${evaluate.usage}`, run: evaluate.evalCommand },

@@ -10,6 +10,7 @@ import { applyConcept, loadConcept } from '../detex/concept';
 import { batchSubstitutions, composePrompt } from '../detex/composer';
 import { loadDetexModels } from '../detex/load-models';
 import { resolveModelDir } from '../models/default-model';
+import { modelWeightBytes } from '../io/diffusers-folder';
 
 export const usage = 'sample --model <sd-folder> [--concept <file>] --prompt "a {{V}} {{class}} on the beach" [--seed 0] [--steps 50] [--guidance 6] [--count 1] [--width W --height H (default: the model size)] --out <folder>';
 
@@ -28,7 +29,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
       return 2;
     }
   }
-  await initBackend();
+  await initBackend({ modelBytes: modelWeightBytes(resolveModelDir(a.model)) });
   const models = await loadDetexModels(resolveModelDir(a.model));
   const concept = a.concept ? loadConcept(a.concept) : undefined;
   const applied = concept ? applyConcept(models, concept) : undefined;

@@ -13,6 +13,7 @@ import { baseModelIdentity, conceptFromTrainer, saveConcept } from '../detex/con
 import { classImages } from '../detex/class-images';
 import { loadDetexModels } from '../detex/load-models';
 import { resolveModelDir } from '../models/default-model';
+import { modelWeightBytes } from '../io/diffusers-folder';
 
 export const usage =
   'train --model <sd-folder> --images <folder|a.png,b.png> --masks <folder|a.png,…> --class <word> --out <concept.safetensors> ' +
@@ -52,7 +53,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     numClassImages: num(a['num-class-images']), checkpointEvery: num(a['checkpoint-every']), flip: a.flip,
   };
   const config = resolveDetexConfig(input);
-  await initBackend();
+  await initBackend({ modelBytes: modelWeightBytes(resolveModelDir(a.model)) });
   const imgs = listImages(a.images!);
   const msks = listImages(a.masks!);
   if (imgs.length !== msks.length) throw new Error(`detex train: ${imgs.length} images but ${msks.length} masks`);

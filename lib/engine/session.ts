@@ -21,7 +21,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { initBackend } from '../backend';
-import { readModelIndex } from '../io/diffusers-folder';
+import { modelWeightBytes, readModelIndex } from '../io/diffusers-folder';
 import { resolveModelDir } from '../models/default-model';
 import { LoadedModels, loadDetexModels } from '../detex/load-models';
 import { CLIPTokenizer } from '../models/clip/tokenizer';
@@ -65,7 +65,7 @@ export class DetexSession {
     const dir = resolveModelDir(folder);
     if (!fs.existsSync(dir)) throw new Error(`model folder ${dir} does not exist`);
     readModelIndex(dir);
-    await initBackend();
+    await initBackend({ modelBytes: modelWeightBytes(dir) });
     return new DetexSession(dir, opts);
   }
 

@@ -147,3 +147,31 @@ export function resolveConfig<T extends object>(
   if (unknown.length > 0) warn(`${what}: config keys not used and ignored: ${unknown.join(', ')}`);
   return out as T;
 }
+
+/**
+ * float32 bytes of every safetensors weight file in a model folder and its component folders (headers only:
+ * nothing is loaded), so the backend can be chosen before loading. F16/BF16 weights count as float32, which is
+ * how they are held once loaded.
+ */
+export function modelWeightBytes(root: string): number {
+  const { SafetensorsReader } = require('./safetensors') as typeof import('./safetensors');
+  const files: string[] = [];
+  const visit = (dir: string, depth: number) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory() && depth > 0) visit(p, depth - 1);
+      else if (e.isFile() && e.name.endsWith('.safetensors')) files.push(p);
+    }
+  };
+  visit(root, 1);
+  let bytes = 0;
+  for (const f of files) {
+    const r = SafetensorsReader.open(f);
+    try {
+      for (const k of r.keys()) bytes += r.info(k).shape.reduce((a, b) => a * b, 1) * 4;
+    } finally {
+      r.close();
+    }
+  }
+  return bytes;
+}

@@ -1,0 +1,167 @@
+/**
+ * The main job, headless and end to end: render 4 photos of a held-out world subject, mask them with SAM
+ * from a point, train DETEX, generate the prompt grid, write PNGs (with their recipe) and an HTML report.
+ * It drives lib/engine, exactly as the Node-RED example flow does.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DetexSession, samMask, train, sample } from '../engine';
+import { initBackend } from '../backend';
+import { writePng } from '../io/image';
+import { hostTensor, HostTensor } from '../io/host-tensor';
+import { subjectPhotos, heldOutSubjects, subjectId, parseSubjectId } from '../world';
+import { defaultModelDir, DEFAULT_MODEL_NAME } from '../models/default-model';
+import { demoPrompts } from './prompts';
+import { ReportData, writeReport } from './report';
+
+export interface DemoOptions {
+  out: string;
+  /** a model folder; default the embedded model */
+  model?: string;
+  /** a world subject id; default the first held-out one */
+  subject?: string;
+  photos?: number;
+  trainSteps?: number;
+  batchSize?: number;
+  numClassImages?: number;
+  classImageSteps?: number;
+  sampleSteps?: number;
+  guidance?: number;
+  imagesPerPrompt?: number;
+  seed?: number;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface DemoResult {
+  report: string;
+  concept: string;
+  images: string[];
+}
+
+function iou(a: Uint8Array, b: Uint8Array): number {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] > 0;
+    const y = b[i] > 0;
+    if (x && y) inter++;
+    if (x || y) union++;
+  }
+  return union ? inter / union : 1;
+}
+
+/** A 0/1 mask as a grey PNG-able image. */
+function maskImage(m: Uint8Array, h: number, w: number) {
+  return hostTensor('uint8', [h, w, 3], Uint8Array.from({ length: h * w * 3 }, (_, i) => (m[Math.floor(i / 3)] ? 255 : 0)));
+}
+
+export async function runDemo(o: DemoOptions): Promise<DemoResult> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const seed = o.seed ?? 0;
+  const photosN = o.photos ?? 4;
+  const timings: Array<[string, number]> = [];
+  const timed = async <T>(what: string, f: () => Promise<T>): Promise<T> => {
+    const t0 = Date.now();
+    const r = await f();
+    timings.push([what, Date.now() - t0]);
+    return r;
+  };
+  const id = o.subject ?? subjectId(heldOutSubjects()[0]);
+  const cls = parseSubjectId(id).cls;
+  const dirs = { photos: path.join(o.out, 'photos'), grid: path.join(o.out, 'generated') };
+  Object.values(dirs).forEach((d) => fs.mkdirSync(d, { recursive: true }));
+  const session = await DetexSession.open(o.model, { warn: (m) => log(`warning: ${m}`) });
+  const info = await initBackend(); // chosen by the session for this model's size
+  try {
+    const sd = await session.sd();
+    const size = (sd.unet.config.raw.sample_size as number) * sd.vae.scaleFactor;
+
+    // 1. photos of the subject, and SAM masks from one point on it
+    log(`[1/4] rendering ${photosN} photos of ${id} at ${size}px and masking them with SAM`);
+    const scenes = subjectPhotos(id, photosN, seed, { size });
+    const masks: HostTensor[] = [];
+    const reportPhotos = [];
+    for (const [i, s] of scenes.entries()) {
+      const { mask } = await timed(`SAM mask ${i + 1}`, () => samMask(session, s.image, { points: [s.point] }));
+      masks.push(mask);
+      const file = `photos/photo-${i + 1}.png`;
+      const maskFile = `photos/mask-${i + 1}.png`;
+      await writePng(path.join(o.out, file), s.image);
+      await writePng(path.join(o.out, maskFile), maskImage(mask.data as Uint8Array, size, size));
+      reportPhotos.push({ file, maskFile, caption: s.caption, maskIoU: iou(mask.data as Uint8Array, s.mask.data as Uint8Array) });
+    }
+
+    // 2. DETEX training
+    const concept = path.join(o.out, 'concept.safetensors');
+    const steps = o.trainSteps ?? 100;
+    log(`[2/4] training DETEX for ${steps} steps`);
+    const losses: Array<{ step: number; loss: number }> = [];
+    const t0 = Date.now();
+    await timed('DETEX training (incl. class images)', () =>
+      train(
+        session,
+        {
+          images: scenes.map((s) => s.image), masks, className: cls, conceptPath: concept, steps, seed,
+          classImageSteps: o.classImageSteps ?? 25,
+          options: { batchSize: o.batchSize ?? 4, numClassImages: o.numClassImages ?? 8 },
+        },
+        {
+          signal: o.signal,
+          onProgress: (p) => {
+            if (p.loss === undefined) return;
+            losses.push({ step: p.step, loss: p.loss });
+            if (p.step === 1 || p.step % 10 === 0 || p.step === p.total) {
+              log(`      step ${p.step}/${p.total} loss ${p.loss.toFixed(4)} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+            }
+          },
+        },
+      ),
+    );
+
+    // 3. the prompt grid
+    const prompts = demoPrompts(photosN, cls === 'cup' ? 'ball' : 'cup');
+    log(`[3/4] generating ${prompts.length} prompts × ${o.imagesPerPrompt ?? 2} images, ${o.sampleSteps ?? 50} DDIM steps`);
+    const rows = [];
+    const images: string[] = [];
+    for (const [k, p] of prompts.entries()) {
+      const r = await timed(`sample "${p.template}"`, () =>
+        sample(session, { prompt: p.template, conceptPath: concept, steps: o.sampleSteps ?? 50, guidance: o.guidance ?? 6, seed: seed + k, count: o.imagesPerPrompt ?? 2 }, { signal: o.signal }),
+      );
+      const files = [];
+      for (const [j, im] of r.images.entries()) {
+        const file = `generated/${String(k + 1).padStart(2, '0')}-${j + 1}.png`;
+        await writePng(path.join(o.out, file), im, {
+          prompt: r.prompt, seed: seed + k, steps: o.sampleSteps ?? 50, guidance: o.guidance ?? 6,
+          model: path.basename(session.folder), concept: path.basename(concept),
+        });
+        files.push(file);
+        images.push(path.join(o.out, file));
+      }
+      rows.push({ group: p.group, prompt: r.prompt, files });
+      log(`      ${p.group}: ${r.prompt}`);
+    }
+
+    // 4. the report
+    const report = path.join(o.out, 'report.html');
+    const isTiny = path.resolve(session.folder) === path.resolve(defaultModelDir()) && DEFAULT_MODEL_NAME === 'detex-tiny';
+    const data: ReportData = {
+      title: 'DETEX demo',
+      modelNote: isTiny
+        ? 'Model: detex-tiny, the embedded default — random, untrained weights. The flow runs end to end but the images are noise; point --model at a trained Stable Diffusion v1.x folder for real images.'
+        : `Model: ${session.folder}`,
+      subject: id,
+      className: cls,
+      photos: reportPhotos,
+      losses,
+      rows,
+      timings,
+      backend: `${info.backend} (${info.provider})`,
+    };
+    writeReport(report, data);
+    log(`[4/4] report: ${report}`);
+    return { report, concept, images };
+  } finally {
+    await session.dispose();
+  }
+}
