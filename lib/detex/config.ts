@@ -142,6 +142,8 @@ export function resolveDetexConfig(input: DetexConfigInput): DetexConfig {
     adam: { ...DETEX_DEFAULTS.adam, ...stripUndefined(adam ?? {}) },
     blank: [...(rest.blank ?? DETEX_DEFAULTS.blank)] as [number, number, number],
   } as DetexConfig;
+  // No accumulation unless asked for: the micro-batch follows the batch size.
+  if (input.microBatch === undefined) cfg.microBatch = cfg.batchSize;
   validate(cfg);
   return cfg;
 }

@@ -27,6 +27,7 @@ describe('detex/config', () => {
   it('should refuse bad values naming them', () => {
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', gamma: 2 }), /gamma must lie in \[0, 1\]/);
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', batchSize: 4, microBatch: 3 }), /microBatch/);
+    assert.strictEqual(resolveDetexConfig({ classWord: 'dog', batchSize: 2 }).microBatch, 2, 'the micro-batch follows the batch size unless given');
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', attributes: 'none' }), /lambdaCA needs/);
   });
 });
