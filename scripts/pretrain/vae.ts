@@ -1,6 +1,6 @@
 /**
  * Pretrains the detex-mini VAE (diffusers AutoencoderKL, small config) on 64×64 world renders (train split).
- * Loss: L1 + L2 reconstruction + an edge (image-gradient L1) term for sharpness + a small KL, decoded from a
+ * Trained on random 32×32 crops (4× cheaper per image; the model is convolutional). Loss: L1 + L2 reconstruction + an edge (image-gradient L1) term for sharpness + a small KL, decoded from a
  * posterior sample as in LDM. Every checkpoint exports `<out>/vae/` with `scaling_factor` = 1/std of the
  * latent means on a fixed batch of train renders, writes a reconstruction sheet (held-out subjects: top
  * originals, bottom reconstructions) and appends held-out PSNR to `<cache>/eval.jsonl`.
@@ -24,6 +24,8 @@ import { SIZE, vaeConfig } from './vae-config';
 
 const SEED = 20240227;
 
+/** training crop side (evaluation uses full 64 px renders) */
+const CROP = 32;
 const W_L2 = 1;
 const W_EDGE = 0.5;
 const W_KL = 1e-4;
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
   const factor = Number(probe.rest.factor ?? 4) as 4 | 8;
   if (factor !== 4 && factor !== 8) throw new Error(`--factor must be 4 or 8, got ${factor}`);
   const args = parseRunArgs(`vae-f${factor}`, root, { factor: { type: 'string' }, batch: { type: 'string' } });
-  const batch = Number(args.rest.batch ?? 8);
+  const batch = Number(args.rest.batch ?? 12);
   const config = vaeConfig(factor);
   const store = ParamStore.initializing(seededInitializer(SEED));
   const vae = new AutoencoderKL(store, config);
@@ -122,12 +124,19 @@ async function main(): Promise<void> {
     minutes: args.minutes,
     maxSteps: args.maxSteps,
     handleSignals: true,
-    metadata: { factor: String(factor), batch: String(batch) },
+    metadata: { factor: String(factor), batch: String(batch), crop: String(CROP) },
     print: (l) => console.log(l),
     onCheckpoint: evaluate,
     loss: ({ rng }) => {
+      // Random CROP×CROP crops of full renders: the VAE is convolutional, so crops teach the same local
+      // code at a fraction of the cost (as SD's VAE trained on 256 px crops for 512 px use).
       const b = worldBatch(rng.fork('data'), { batch, size: SIZE });
-      const x = toTf(b.images) as tf.Tensor4D;
+      const full = toTf(b.images) as tf.Tensor4D;
+      const off = rng.fork('crop');
+      const x = tf.concat(
+        Array.from({ length: batch }, (_, i) => tf.slice(full, [i, off.int(SIZE - CROP + 1), off.int(SIZE - CROP + 1), 0], [1, CROP, CROP, 3])),
+        0,
+      ) as tf.Tensor4D;
       const dist = vae.encode(x);
       const z = dist.sample(tf.tensor4d(rng.fork('posterior').normal(dist.mean.shape), dist.mean.shape));
       const y = vae.decode(z);

@@ -1,0 +1,59 @@
+/**
+ * Frozen text conditioning for UNet pretraining: captions → CLIP last_hidden_state [B, 77, width].
+ *
+ * Uses the trained detex-mini text encoder and tokenizer when `<model>/text_encoder/` has weights; until then
+ * a placeholder encoder built from the same config with seeded weights (and the detex-tiny copy of the real
+ * CLIP tokenizer), so the UNet loop runs before the text encoder exists. `identity` names which one (the
+ * weights' SHA-1) so a checkpoint can tell when its conditioning changed.
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadCLIPTextModel } from '../models/clip/loader';
+import { textConfigFrom } from '../models/clip/config';
+import { CLIPTextModel, disposeTextOutput } from '../models/clip/text-model';
+import { CLIPTokenizer } from '../models/clip/tokenizer';
+import { ParamStore } from '../nn/params';
+import { seededInitializer } from '../nn/init';
+import { MINI_TEXT_CONFIG } from './clip-config';
+
+export class TextConditioner {
+  private constructor(
+    private readonly model: CLIPTextModel,
+    private readonly tokenizer: CLIPTokenizer,
+    readonly identity: string,
+  ) {}
+
+  /** `modelDir`: the detex-mini folder; `fallbackTokenizer`: a CLIP tokenizer folder (detex-tiny's). */
+  static load(modelDir: string, fallbackTokenizer: string, seed = 1): TextConditioner {
+    const teDir = path.join(modelDir, 'text_encoder');
+    const weights = path.join(teDir, 'model.safetensors');
+    const tokDir = path.join(modelDir, 'tokenizer');
+    const tokenizer = CLIPTokenizer.fromFolder(fs.existsSync(path.join(tokDir, 'vocab.json')) ? tokDir : fallbackTokenizer);
+    if (fs.existsSync(weights)) {
+      const sha = crypto.createHash('sha1').update(fs.readFileSync(weights)).digest('hex').slice(0, 12);
+      return new TextConditioner(loadCLIPTextModel(teDir, { warn: () => undefined }), tokenizer, `trained:${sha}`);
+    }
+    const store = ParamStore.initializing(seededInitializer(seed));
+    const model = new CLIPTextModel(store, textConfigFrom(MINI_TEXT_CONFIG));
+    return new TextConditioner(model, tokenizer, `placeholder:${seed}`);
+  }
+
+  get width(): number {
+    return this.model.config.hidden_size;
+  }
+
+  /** [B, 77, width]; the caller owns it. */
+  embed(captions: readonly string[]): tf.Tensor3D {
+    const ids = this.tokenizer.call(captions, { maxLength: 77 }).inputIds;
+    const out = this.model.forward(ids);
+    const last = out.lastHiddenState.clone() as tf.Tensor3D;
+    disposeTextOutput(out);
+    return last;
+  }
+
+  dispose(): void {
+    this.model.store.dispose();
+  }
+}

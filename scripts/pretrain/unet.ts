@@ -1,0 +1,156 @@
+/**
+ * Pretrains the detex-mini text-to-image UNet (diffusers UNet2DConditionModel, small config) on world renders
+ * (train split) encoded by the trained detex-mini VAE, conditioned on the frozen detex-mini text encoder's
+ * last_hidden_state (a seeded placeholder until that exists). ε-prediction on SD v1's DDIM training schedule;
+ * the caption is dropped (→ "") 10% of the time for classifier-free guidance.
+ *
+ * Every checkpoint exports `<out>/unet/`, `<out>/scheduler/` and `<out>/model_index.json`; every --eval-every
+ * steps it samples the eval captions and scores background/colour with the world oracle (`<cache>/eval.jsonl`,
+ * `<cache>/samples.png`).
+ *
+ *   node dist/scripts/pretrain/unet.js --minutes 20     (resumes from .detex-cache/pretrain/unet)
+ *   flags: --batch N (16), --steps N (total; fixes the lr schedule), --eval-every N (300), --eval-only
+ */
+import * as crypto from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../lib/backend';
+import { writeFileAtomic } from '../../lib/io/atomic-write';
+import { toTf } from '../../lib/io/host-tensor';
+import { writePng } from '../../lib/io/image';
+import { UNet2DConditionModel } from '../../lib/models/unet/unet';
+import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
+import { ParamStore } from '../../lib/nn/params';
+import { seededInitializer } from '../../lib/nn/init';
+import { CHECKPOINT_FILE, exportComponent, loadCheckpoint, parseRunArgs, runLoop, worldBatch, AdamW } from '../../lib/pretrain';
+import { evaluateT2I } from '../../lib/pretrain/t2i-eval';
+import { TextConditioner } from '../../lib/pretrain/text-cond';
+import { DDIMScheduler } from '../../lib/schedulers/ddim';
+import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
+import { SCHEDULER_CONFIG, unetConfig } from './unet-config';
+
+const SEED = 20240228;
+const SIZE = 64;
+const CFG_DROPOUT = 0.1;
+
+const MODEL_INDEX = {
+  _class_name: 'StableDiffusionPipeline',
+  _diffusers_version: '0.27.2',
+  _detex_note: 'detex-mini: pretrained on the procedural world (lib/world, train split) by scripts/pretrain; see TRAINING.md',
+  unet: ['diffusers', 'UNet2DConditionModel'],
+  vae: ['diffusers', 'AutoencoderKL'],
+  text_encoder: ['transformers', 'CLIPTextModel'],
+  tokenizer: ['transformers', 'CLIPTokenizer'],
+  scheduler: ['diffusers', 'DDIMScheduler'],
+  image_encoder: ['transformers', 'CLIPVisionModelWithProjection'],
+  sam: ['segment_anything', 'Sam'],
+  safety_checker: [null, null],
+  feature_extractor: [null, null],
+  requires_safety_checker: false,
+};
+
+function sha1(file: string): string {
+  return crypto.createHash('sha1').update(fs.readFileSync(file)).digest('hex').slice(0, 12);
+}
+
+async function main(): Promise<void> {
+  await initBackend();
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const args = parseRunArgs('unet', root, {
+    batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-only': { type: 'boolean' },
+    channels: { type: 'string' }, layers: { type: 'string' },
+  });
+  const batch = Number(args.rest.batch ?? 16);
+  const evalEvery = Number(args.rest['eval-every'] ?? 300);
+  const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
+  const config = unetConfig(channels, Number(args.rest.layers ?? 1));
+
+  const vaeDir = path.join(args.out, 'vae');
+  const vae = AutoencoderKL.load(vaeDir);
+  const vaeId = sha1(path.join(vaeDir, 'diffusion_pytorch_model.safetensors'));
+  const text = TextConditioner.load(args.out, path.join(root, 'models', 'detex-tiny', 'tokenizer'));
+  const scheduler = DDIMScheduler.fromConfig(SCHEDULER_CONFIG);
+  const store = ParamStore.initializing(seededInitializer(SEED));
+  const unet = UNet2DConditionModel.fromConfig(config as never, store);
+  const vars = store.makeTrainable(() => true);
+  const nParams = [...vars.values()].reduce((a, v) => a + v.size, 0);
+  console.log(`UNet ${channels.join('/')}: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${text.identity}`);
+
+  const ckpt = path.join(args.cache, CHECKPOINT_FILE);
+  if (fs.existsSync(ckpt)) {
+    const { SafetensorsReader } = await import('../../lib/io/safetensors');
+    const r = SafetensorsReader.open(ckpt);
+    const meta = r.metadata;
+    r.close();
+    if (meta.vae !== vaeId) console.warn(`warning: the checkpoint was trained on VAE ${meta.vae}, now ${vaeId}: training continues on the new latents`);
+    if (meta.text !== text.identity) console.warn(`warning: the checkpoint was trained with text ${meta.text}, now ${text.identity}: training continues with the new encoder`);
+  }
+
+  const exportAll = (step: number) => {
+    exportComponent(path.join(args.out, 'unet'), config, store, {
+      weightsFile: 'diffusion_pytorch_model.safetensors',
+      metadata: { step: String(step), vae: vaeId, text: text.identity },
+    });
+    fs.mkdirSync(path.join(args.out, 'scheduler'), { recursive: true });
+    writeFileAtomic(path.join(args.out, 'scheduler', 'scheduler_config.json'), JSON.stringify(SCHEDULER_CONFIG, null, 2) + '\n');
+    writeFileAtomic(path.join(args.out, 'model_index.json'), JSON.stringify(MODEL_INDEX, null, 2) + '\n');
+  };
+
+  const evaluate = async (step: number) => {
+    const t0 = Date.now();
+    const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text });
+    await writePng(path.join(args.cache, 'samples.png'), sheet);
+    const line = { step, ...scores, vae: vaeId, text: text.identity, evalMs: Date.now() - t0, time: new Date().toISOString() };
+    fs.appendFileSync(path.join(args.cache, 'eval.jsonl'), JSON.stringify(line) + '\n');
+    console.log(`eval step ${step}: background ${scores.background.toFixed(2)} (real ${scores.referenceBackground.toFixed(2)}), colour ${scores.colour.toFixed(2)} (real ${scores.referenceColour.toFixed(2)}) over ${scores.n} captions, ${Date.now() - t0} ms`);
+  };
+
+  if (args.rest['eval-only']) {
+    if (fs.existsSync(ckpt)) {
+      const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+      const { step } = loadCheckpoint(ckpt, vars, opt);
+      opt.dispose();
+      await evaluate(step);
+    } else await evaluate(0);
+  } else {
+    const result = await runLoop({
+      dir: args.cache,
+      vars,
+      seed: SEED,
+      schedule: { lr: 5e-4, warmupSteps: 100, totalSteps: args.steps ?? 4000, minRatio: 0.1 },
+      adam: { weightDecay: 1e-2 },
+      clipNorm: 1,
+      checkpointEvery: 100,
+      minutes: args.minutes,
+      maxSteps: args.maxSteps,
+      handleSignals: true,
+      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(',') },
+      print: (l) => console.log(l),
+      onCheckpoint: async (step) => {
+        exportAll(step);
+        if (step % evalEvery === 0) await evaluate(step);
+      },
+      loss: ({ rng }) => {
+        const b = worldBatch(rng.fork('data'), { batch, size: SIZE });
+        const drop = rng.fork('cfg');
+        const captions = b.captions.map((c) => (drop.nextDouble() < CFG_DROPOUT ? '' : c));
+        const latents = tf.tidy(() => vae.encodeLatents(toTf(b.images) as tf.Tensor4D, rng.fork('posterior')));
+        const ehs = text.embed(captions);
+        const n = makeTrainingNoise(scheduler, latents, rng.fork('noise'));
+        const pred = unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
+        const loss = tf.mean(tf.squaredDifference(pred, n.target)) as tf.Scalar;
+        return { loss };
+      },
+    });
+    console.log(`done: step ${result.step} (${result.stoppedBy}), recent loss ${result.recentLoss.toFixed(4)}`);
+  }
+  unet.dispose();
+  vae.dispose();
+  text.dispose();
+}
+
+main().catch((e: Error) => {
+  console.error(`pretrain/unet: ${e.stack ?? e.message}`);
+  process.exit(1);
+});
