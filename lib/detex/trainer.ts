@@ -19,6 +19,7 @@ import { CLIPTokenizer } from '../models/clip/tokenizer';
 import { DDIMScheduler } from '../schedulers/ddim';
 import { makeTrainingNoise } from '../schedulers/training-noise';
 import { Rng } from '../random';
+import { DrawContext, ItemDraw, itemDraw, stepDraws } from './draws';
 import { HostTensor, fromTfSync } from '../io/host-tensor';
 import { AdamW } from './adamw';
 import { DetexConfig, effectiveLearningRate } from './config';
@@ -67,15 +68,8 @@ const FREE_B = 'free.background';
 /** tfjs variable names are global: each trainer gets its own suffix */
 let trainerCount = 0;
 
-/** Everything an item of one step needs, decided from the seeded streams. */
-interface ItemPlan {
-  image: number;
-  filtered: boolean;
-  flip: boolean;
-  t: number;
-  noise: Float32Array; //  ε
-  zNoise: Float32Array; // for z0 = μ + σ·n
-}
+/** Everything an item of one step needs, decided from the seeded streams (draws.ts). */
+type ItemPlan = ItemDraw;
 
 export class DetexTrainer {
   readonly tokens: ConceptTokens;
@@ -194,36 +188,25 @@ export class DetexTrainer {
     return { mean, std };
   }
 
-  /** Which image, variant and noise each item of step `s` (1-based) uses. Depends only on (seed, s, item). */
-  private plan(s: number, item: number, prior: boolean): ItemPlan {
+  /** What the draws of a step depend on (draws.ts). */
+  get drawContext(): DrawContext {
     const cfg = this.inputs.config;
-    const count = prior ? this.prior!.mean.shape[0] : this.data.n;
-    const k = (s - 1) * cfg.batchSize + item;
-    const perm = this.permutation(prior ? 'prior-order' : 'order', Math.floor(k / count), count);
-    const r = this.root.fork(prior ? 'prior-item' : 'item').fork(s).fork(item);
-    const filtered = !prior && cfg.gamma > 0 && r.fork('gamma').nextDouble() < cfg.gamma;
-    const flip = !prior && cfg.flip && r.fork('flip').nextDouble() < 0.5;
     const [h, w] = this.latentSize;
-    const c = this.models.vae.config.latent_channels;
-    const T = this.models.scheduler.config.num_train_timesteps;
     return {
-      image: perm[k % count],
-      filtered,
-      flip,
-      t: r.fork('t').int(T),
-      noise: r.fork('noise').normal([h, w, c]),
-      zNoise: r.fork('latent').normal([h, w, c]),
+      seed: cfg.seed, batchSize: cfg.batchSize, gamma: cfg.gamma, flip: cfg.flip, numImages: this.data.n,
+      numPrior: this.prior ? this.prior.mean.shape[0] : 0,
+      latentShape: [h, w, this.models.vae.config.latent_channels], numTrainTimesteps: this.models.scheduler.config.num_train_timesteps,
     };
   }
 
-  private permutation(stream: string, epoch: number, n: number): number[] {
-    const r = this.root.fork(stream).fork(epoch);
-    const p = Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = r.int(i + 1);
-      [p[i], p[j]] = [p[j], p[i]];
-    }
-    return p;
+  /** The draws step `s` (1-based) uses: items, then the class-image items (a pure function of seed and s). */
+  stepDraws(s: number): { items: ItemPlan[]; prior: ItemPlan[] } {
+    return stepDraws(this.drawContext, s);
+  }
+
+  /** Which image, variant and noise each item of step `s` (1-based) uses. Depends only on (seed, s, item). */
+  private plan(s: number, item: number, prior: boolean): ItemPlan {
+    return itemDraw(this.drawContext, s, item, prior, this.root);
   }
 
   /** Embedding substitutions for a batch of token rows; instance rows come first and follow `plans`. */
