@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor } from './host-tensor';
 import { writeFileAtomicAsync } from './atomic-write';
-import { pilBicubicResize } from './pil-bicubic';
+import { pilBicubicResize } from './pil-resample';
 import { DetexImageMetadata, embedDetexMetadata, readDetexMetadata } from './png-metadata';
 
 export type ImageFormat = 'png' | 'jpeg' | 'webp';

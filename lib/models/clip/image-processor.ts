@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor, hostTensor } from '../../io/host-tensor';
 import { resolveConfig } from '../../io/diffusers-folder';
-import { pilBicubicResize } from '../../io/pil-bicubic';
+import { pilBicubicResize } from '../../io/pil-resample';
 
 export interface CLIPImageProcessorConfig {
   do_resize: boolean;

@@ -4,7 +4,7 @@ export { buildSam, buildSamFromStore, loadSamFromFolder, BuildSamOptions } from 
 export { Sam, preprocessImage, postprocessMasks, postprocessUpscale } from './sam';
 export { SamPredictor, PredictOptions, Prediction } from './predictor';
 export { ResizeLongestSide, getPreprocessShape } from './resize-longest-side';
-export { resizeBilinearPil } from './pil-bilinear';
+export { resizeBilinearPil } from '../../io/pil-resample';
 export { ImageEncoderViT } from './image-encoder';
 export { PromptEncoder, PromptInputs, PromptEmbeddings } from './prompt-encoder';
 export { MaskDecoder, MaskDecoderOutput } from './mask-decoder';

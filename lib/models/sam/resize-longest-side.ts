@@ -4,7 +4,7 @@
  * scale by slightly different amounts.
  */
 import { HostTensor, hostTensor } from '../../io/host-tensor';
-import { resizeBilinearPil } from './pil-bilinear';
+import { resizeBilinearPil } from '../../io/pil-resample';
 
 export type SizeHW = [number, number];
 

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { SafetensorsReader } from '../../../lib/io/safetensors';
 import { HostTensor } from '../../../lib/io/host-tensor';
 import { CLIPImageProcessor, RawImage, decodeImage } from '../../../lib/models/clip/image-processor';
-import { pilBicubicResize as resizeBicubicPIL } from '../../../lib/io/pil-bicubic';
+import { pilBicubicResize as resizeBicubicPIL } from '../../../lib/io/pil-resample';
 import { fixture } from '../../helpers/fixtures';
 
 const CASES = ['preprocess_square_rgb_256x256', 'preprocess_landscape_rgb_320x200', 'preprocess_portrait_rgba_150x180'];
