@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readInput } from './inputs';
+import { detexCase, sampleCase, sd15Case, unetTrainCase } from './model-cases';
 
 export interface InputSpec { name: string; shape: number[]; seed: number; lo?: number; hi?: number }
 
@@ -16,13 +17,17 @@ export interface BenchCase {
   inputs: InputSpec[];
   /** PyTorch has the same row in bench/reference.py */
   reference: boolean;
+  /** outputs are not the same computation on both sides (the row is timed only) */
+  noCompare?: boolean;
+  /** the SD v1.5-sized row: only with --sd15 (writes 3.4 GB of weights once, minutes per run) */
+  sd15?: boolean;
   /** builds what the step needs (outside the timing) and returns it */
   prepare(dir: string): Promise<Prepared> | Prepared;
 }
 
 export interface Prepared {
-  /** one timed step; must leave no tensors behind */
-  step(): void;
+  /** one timed step; must leave no tensors behind. Returns its result's numbers for the comparison with PyTorch. */
+  step(): Float32Array | void | Promise<Float32Array | void>;
   dispose(): void;
 }
 
@@ -34,7 +39,11 @@ function kernelCase(name: string, flop: number | undefined, inputs: InputSpec[],
     prepare(dir) {
       const xs = inputs.map((s) => t(dir, s));
       return {
-        step: () => tf.tidy(() => { const out = f(...xs); (Array.isArray(out) ? out : [out]).forEach((o) => o.dataSync()); }),
+        step: () => tf.tidy(() => {
+          const out = f(...xs);
+          const all = (Array.isArray(out) ? out : [out]).map((o) => o.dataSync() as Float32Array);
+          return all[0];
+        }),
         dispose: () => xs.forEach((x) => x.dispose()),
       };
     },
@@ -57,7 +66,7 @@ function needFixtures(): string {
 // Models are required lazily so a missing or half-written model costs only its own rows.
 /* eslint-disable @typescript-eslint/no-require-imports */
 function modelCase(name: string, inputs: InputSpec[], build: (dir: string, fixtures: string) => Prepared): BenchCase {
-  return { name, inputs, reference: false, prepare: (dir) => build(dir, needFixtures()) };
+  return { name, inputs, reference: true, prepare: (dir) => build(dir, needFixtures()) };
 }
 
 const conv = { x: { name: 'conv_x', shape: [2, 64, 64, 320], seed: 1 }, w: { name: 'conv_w', shape: [3, 3, 320, 320], seed: 2, lo: -0.05, hi: 0.05 } };
@@ -94,29 +103,12 @@ export const CASES: BenchCase[] = [
       const x = t(dir, { name: 'unet_x', shape: [2, 32, 32, 4], seed: 20 }) as tf.Tensor4D;
       const ctx = t(dir, { name: 'unet_ctx', shape: [2, 77, 32], seed: 21 }) as tf.Tensor3D;
       return {
-        step: () => tf.tidy(() => { model.forward(x, [500, 500], ctx).dataSync(); }),
+        step: () => tf.tidy(() => model.forward(x, [500, 500], ctx).dataSync() as Float32Array),
         dispose: () => { x.dispose(); ctx.dispose(); model.dispose(); },
       };
     }),
-  modelCase('UNet training step sd-tiny (attn2 K/V trainable), latent 2×32×32×4',
-    [{ name: 'unet_x', shape: [2, 32, 32, 4], seed: 20 }, { name: 'unet_ctx', shape: [2, 77, 32], seed: 21 }, { name: 'unet_target', shape: [2, 32, 32, 4], seed: 22 }],
-    (dir, fx) => {
-      const { UNet2DConditionModel } = require('../lib/models/unet/unet');
-      const model = UNet2DConditionModel.load(path.join(fx, 'sd-tiny', 'unet'), { warn: () => {} });
-      const vars: Map<string, tf.Variable> = model.store.makeTrainable((n: string) => /attn2\.to_[kv]\.weight$/.test(n));
-      const varList = [...vars.values()];
-      const x = t(dir, { name: 'unet_x', shape: [2, 32, 32, 4], seed: 20 }) as tf.Tensor4D;
-      const ctx = t(dir, { name: 'unet_ctx', shape: [2, 77, 32], seed: 21 }) as tf.Tensor3D;
-      const target = t(dir, { name: 'unet_target', shape: [2, 32, 32, 4], seed: 22 });
-      return {
-        step: () => tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => tf.mean(tf.squaredDifference(model.forward(x, [500, 500], ctx), target)) as tf.Scalar, varList);
-          value.dataSync();
-          Object.values(grads).forEach((g) => g.dataSync());
-        }),
-        dispose: () => { x.dispose(); ctx.dispose(); target.dispose(); model.dispose(); },
-      };
-    }),
+  unetTrainCase('UNet training step sd-tiny (attn2 K/V trainable), latent 2×32×32×4', (n) => /attn2\.to_[kv]\.weight$/.test(n), needFixtures),
+  unetTrainCase('UNet training step sd-tiny (full UNet, as pretraining), latent 2×32×32×4', () => true, needFixtures),
   modelCase('VAE decode sd-tiny, latent 1×32×32×4',
     [{ name: 'vae_z', shape: [1, 32, 32, 4], seed: 23 }],
     (dir, fx) => {
@@ -124,7 +116,7 @@ export const CASES: BenchCase[] = [
       const vae = AutoencoderKL.load(path.join(fx, 'sd-tiny', 'vae'), { warn: () => {} });
       const z = t(dir, { name: 'vae_z', shape: [1, 32, 32, 4], seed: 23 }) as tf.Tensor4D;
       return {
-        step: () => tf.tidy(() => { vae.decode(z).dataSync(); }),
+        step: () => tf.tidy(() => vae.decode(z).dataSync() as Float32Array),
         dispose: () => { z.dispose(); vae.dispose(); },
       };
     }),
@@ -135,7 +127,7 @@ export const CASES: BenchCase[] = [
       const clip = loadCLIPTextModel(path.join(fx, 'clip-text-tiny'), { warn: () => {} });
       const ids = [0, 1].map((r) => Array.from({ length: 77 }, (_, i) => (i === 0 ? 0 : i === 76 ? 2 : (r * 131 + i * 17) % 1000 + 3)));
       return {
-        step: () => { const o = clip.forward(ids); o.lastHiddenState.dataSync(); disposeTextOutput(o); },
+        step: () => { const o = clip.forward(ids); const r = o.lastHiddenState.dataSync() as Float32Array; disposeTextOutput(o); return r; },
         dispose: () => clip.dispose(),
       };
     }),
@@ -145,8 +137,11 @@ export const CASES: BenchCase[] = [
       const sam = loadSamFromFolder(path.join(fx, 'sam-tiny'), { warn: () => {} });
       const img = t(dir, { name: 'sam_img', shape: [1, 128, 128, 3], seed: 24 }) as tf.Tensor4D;
       return {
-        step: () => tf.tidy(() => { sam.imageEncoder.apply(img).dataSync(); }),
+        step: () => tf.tidy(() => sam.imageEncoder.apply(img).dataSync() as Float32Array),
         dispose: () => { img.dispose(); sam.dispose(); },
       };
     }),
+  sampleCase(),
+  detexCase(),
+  sd15Case(),
 ];

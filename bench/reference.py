@@ -3,7 +3,10 @@
 written by bench/inputs.ts; converted to NCHW before timing). One row per process so ru_maxrss is that
 row's peak. Prints `RESULT {json}`.
 
-    python3 bench/reference.py <row name> <inputs dir> <runs> <warmup> <threads>
+    python3 bench/reference.py <row name> <inputs dir> <runs> <warmup> <threads> [<output file>]
+
+With an output file, the last step's result (NHWC float32, raw) is written there so bench/run.ts can compare
+it with ours. Model rows (bench/reference/) read DETEX_FIXTURES / DETEX_TINY_MODEL / DETEX_SD15_DIR.
 
 Debian's python3-torch: install libopenblas0-pthread too (bench/setup.sh), else matmul uses the
 reference BLAS. Convolutions go through oneDNN (mkldnn) either way.
@@ -18,6 +21,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from reference.rows import model_rows  # noqa: E402
 
 
 def load(d, name, shape):
@@ -61,7 +67,7 @@ def rows(d):
         g, b = load(d, "gn_g", (320,)), load(d, "gn_b", (320,))
         return lambda: F.silu(F.group_norm(x, 32, g, b, 1e-5))
 
-    return {
+    table = {
         "matmul 2048³ (peak sgemm)": lambda: mm(2048, "mm2048_a", "mm2048_b"),
         "matmul 1024³": lambda: mm(1024, "mm_a", "mm_b"),
         "conv 3×3 (2,64,64,320)→320": conv_fwd,
@@ -69,6 +75,10 @@ def rows(d):
         "self-attention 16×1024×40": attention,
         "group norm 32 + SiLU (2,64,64,320)": group_norm,
     }
+    # kernel rows return a step only (4-D results are NCHW: compared as NHWC); model rows return (step, to_nhwc or None)
+    table = {k: (lambda f: lambda: (f(), lambda o: o.permute(0, 2, 3, 1) if o.dim() == 4 else o))(f) for k, f in table.items()}
+    table.update(model_rows(lambda n, s: load(d, n, s)))
+    return table
 
 
 def main():
@@ -78,14 +88,18 @@ def main():
     if name not in table:
         print("RESULT " + json.dumps({"error": "no PyTorch reference for this row"}))
         return
-    step = table[name]()
+    step, result = table[name]()
     for _ in range(warmup):
         step()
     ms = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        step()
+        out = step()
         ms.append((time.perf_counter() - t0) * 1000)
+    if len(sys.argv) > 6 and result is not None:
+        r = result(out)
+        r = r[0] if isinstance(r, (list, tuple)) else r
+        r.detach().float().contiguous().numpy().astype("<f4").tofile(sys.argv[6])
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print("RESULT " + json.dumps({"ms": ms, "peak_mib": round(peak), "torch": torch.__version__,
                                   "threads": torch.get_num_threads(), "blas": blas_core(),

@@ -3,28 +3,36 @@
  * against PyTorch CPU on identical shapes and input files, in one run.
  *
  *   node dist/bench/run.js [--runs 5] [--warmup 2] [--threads 2] [--only <substring>]
- *                          [--modes native,wasm] [--python /usr/bin/python3] [--out file.json]
+ *                          [--modes native,wasm] [--python /usr/bin/python3] [--out file.json] [--sd15]
  *
  * Every (row, implementation) runs in its own process so the reported peak RSS is that row's.
  * Times are medians of --runs after --warmup. GFLOP/s rows are also given as a fraction of the
  * machine's measured peak (the best large-sgemm rate seen in this run). Rows go to a JSON file
  * whose path is printed: name, ours_ms, reference_ms, ratio (ours/PyTorch), gflops, peak_mib, plus
  * the WASM columns. Setup: bench/setup.sh.
+ *
+ * Self-validating: each side writes its last step's result (NHWC float32; [loss, Σ‖grad‖²] for training
+ * rows) and the row records max_abs_err and rel_err = max|ours − torch| / max|torch|; rel_err > 1e-3 flags
+ * the row (`mismatch: true`, printed as MISMATCH). --sd15 adds the SD v1.5-sized UNet row.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CASES } from './cases';
-import { writeInput } from './inputs';
+import { readInput, writeInput } from './inputs';
+import { fixturesDir } from './cases';
+import { tinyModelDir } from './model-cases';
+import { ensureSd15Weights, sd15Dir } from './sd15';
 
-interface Opts { runs: number; warmup: number; threads: number; only?: string; modes: string[]; python: string; out?: string }
+interface Opts { runs: number; warmup: number; threads: number; only?: string; modes: string[]; python: string; out?: string; sd15: boolean }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { runs: 5, warmup: 2, threads: 2, modes: ['native', 'wasm'], python: process.env.DETEX_BENCH_PYTHON || '/usr/bin/python3' };
+  const o: Opts = { runs: 5, warmup: 2, threads: 2, modes: ['native', 'wasm'], python: process.env.DETEX_BENCH_PYTHON || '/usr/bin/python3', sd15: false };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
-    if (k === '--runs') o.runs = Number(v);
+    if (k === '--sd15') { o.sd15 = true; i--; }
+    else if (k === '--runs') o.runs = Number(v);
     else if (k === '--warmup') o.warmup = Number(v);
     else if (k === '--threads') o.threads = Number(v);
     else if (k === '--only') o.only = v;
@@ -49,9 +57,9 @@ function parseResult(stdout: string, stderr: string, status: number | null): Mea
   return { ms: median(ms), peak_mib, extra };
 }
 
-function runOurs(mode: string, index: number, dir: string, o: Opts): Measured {
+function runOurs(mode: string, index: number, dir: string, o: Opts, outFile: string): Measured {
   const env = { ...process.env, DETEX_NATIVE_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads) };
-  const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), mode, String(index), dir, String(o.runs), String(o.warmup)],
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'worker.js'), mode, String(index), dir, String(o.runs), String(o.warmup), outFile],
     { env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30 * 60 * 1000 });
   return parseResult(r.stdout ?? '', r.stderr ?? '', r.status);
 }
@@ -63,7 +71,9 @@ function runOurs(mode: string, index: number, dir: string, o: Opts): Measured {
  * kernel in use and checks a product against float64.
  */
 function referenceEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, DETEX_TINY_MODEL: tinyModelDir(), DETEX_SD15_DIR: sd15Dir() };
+  const fx = fixturesDir();
+  if (fx) env.DETEX_FIXTURES = fx;
   if (!env.OPENBLAS_CORETYPE) {
     const flags = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';
     if (/\bavx512f\b/.test(flags)) env.OPENBLAS_CORETYPE = 'SkylakeX';
@@ -72,12 +82,28 @@ function referenceEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function runReference(name: string, dir: string, o: Opts): Measured {
+function runReference(name: string, dir: string, o: Opts, outFile: string): Measured {
   const script = path.resolve(__dirname, '..', '..', 'bench', 'reference.py');
-  const r = spawnSync(o.python, [script, name, dir, String(o.runs), String(o.warmup), String(o.threads)],
+  const r = spawnSync(o.python, [script, name, dir, String(o.runs), String(o.warmup), String(o.threads), outFile],
     { encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30 * 60 * 1000, env: referenceEnv() });
   if (r.error) return { error: `${o.python}: ${r.error.message}` };
   return parseResult(r.stdout ?? '', r.stderr ?? '', r.status);
+}
+
+/** max |a − b| and that over max |b| (b = PyTorch); undefined when either side wrote nothing or sizes differ. */
+function compare(oursFile: string, refFile: string): { max_abs_err: number; rel_err: number } | { compare_error: string } {
+  if (!fs.existsSync(oursFile) || !fs.existsSync(refFile)) return { compare_error: 'an output is missing' };
+  const a = readInput(path.dirname(oursFile), path.basename(oursFile, '.f32'));
+  const b = readInput(path.dirname(refFile), path.basename(refFile, '.f32'));
+  if (a.length !== b.length) return { compare_error: `sizes differ: ours ${a.length}, torch ${b.length}` };
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    err = Math.max(err, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+    if (!Number.isFinite(a[i]) || !Number.isFinite(b[i])) err = Infinity;
+  }
+  return { max_abs_err: err, rel_err: scale > 0 ? err / scale : err };
 }
 
 const fmt = (x: number | null | undefined, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(d));
@@ -85,7 +111,8 @@ const fmt = (x: number | null | undefined, d = 1) => (x === null || x === undefi
 function main(): void {
   const o = parseArgs(process.argv.slice(2));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-bench-'));
-  const selected = CASES.map((c, i) => ({ c, i })).filter(({ c }) => !o.only || c.name.includes(o.only));
+  const selected = CASES.map((c, i) => ({ c, i })).filter(({ c }) => (!o.only || c.name.includes(o.only)) && (!c.sd15 || o.sd15));
+  if (selected.some(({ c }) => c.sd15)) ensureSd15Weights();
   const written = new Set<string>();
   for (const { c } of selected)
     for (const s of c.inputs)
@@ -97,10 +124,14 @@ function main(): void {
   const loadBefore = os.loadavg();
   try {
     for (const { c, i } of selected) {
-      const ours = o.modes.includes('native') ? runOurs('native', i, dir, o) : { error: 'not run' };
-      const wasm = o.modes.includes('wasm') ? runOurs('wasm', i, dir, o) : { error: 'not run' };
-      const js = o.modes.includes('js') ? runOurs('js', i, dir, o) : undefined;
-      const ref = c.reference ? runReference(c.name, dir, o) : { error: 'no PyTorch reference for model rows (see results notes)' };
+      const outs = { native: path.join(dir, `out${i}_native.f32`), wasm: path.join(dir, `out${i}_wasm.f32`), ref: path.join(dir, `out${i}_torch.f32`) };
+      const ours = o.modes.includes('native') ? runOurs('native', i, dir, o, outs.native) : { error: 'not run' };
+      const wasm = o.modes.includes('wasm') ? runOurs('wasm', i, dir, o, outs.wasm) : { error: 'not run' };
+      const js = o.modes.includes('js') ? runOurs('js', i, dir, o, path.join(dir, `out${i}_js.f32`)) : undefined;
+      const ref = c.reference ? runReference(c.name, dir, o, outs.ref) : { error: 'no PyTorch reference for this row' };
+      const check = c.noCompare ? { compare_error: 'not the same computation on both sides (timed only)' } : compare(outs.native, outs.ref);
+      const wasmCheck = c.noCompare || !o.modes.includes('wasm') ? undefined : compare(outs.wasm, outs.ref);
+      const mismatch = 'rel_err' in check ? !(check.rel_err <= 1e-3) : null;
       const gf = (ms?: number) => (c.flop && ms ? c.flop / ms / 1e6 : null);
       if (c.name.includes('peak sgemm')) peakGflops = Math.max(gf(ours.ms) ?? 0, gf(ref.ms) ?? 0);
       const row = {
@@ -116,6 +147,9 @@ function main(): void {
         wasm_peak_mib: wasm.peak_mib ?? null,
         reference_gflops: gf(ref.ms),
         reference_peak_mib: ref.peak_mib ?? null,
+        ...check,
+        mismatch,
+        wasm_rel_err: wasmCheck && 'rel_err' in wasmCheck ? wasmCheck.rel_err : null,
         ...(js ? { js_ms: js.ms ?? null, js_error: js.error } : {}),
         loadavg_1min_after: Number(os.loadavg()[0].toFixed(2)),
         errors: { ours: ours.error, wasm: wasm.error, reference: ref.error },
@@ -125,6 +159,7 @@ function main(): void {
       console.log(`${c.name.padEnd(66)} native ${fmt(row.ours_ms).padStart(9)} ms  wasm ${fmt(row.wasm_ms).padStart(9)} ms  ` +
         `torch ${fmt(row.reference_ms).padStart(8)} ms  ratio ${fmt(row.ratio, 2).padStart(6)}  wasm/torch ${fmt(row.wasm_ratio, 2).padStart(6)}  ` +
         `${row.gflops ? fmt(row.gflops, 0) + ' GFLOP/s' : ''}` +
+        ('rel_err' in check ? `  max|Δ| ${check.max_abs_err.toExponential(2)} rel ${check.rel_err.toExponential(2)}${mismatch ? ' MISMATCH' : ''}` : `  (${check.compare_error})`) +
         `${[ours.error, wasm.error].filter(Boolean).length ? '  [' + [ours.error && 'native: ' + ours.error, wasm.error && 'wasm: ' + wasm.error].filter(Boolean).join('; ') + ']' : ''}`);
     }
   } finally {
