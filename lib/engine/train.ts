@@ -11,7 +11,7 @@ import { DetexConfigInput, resolveDetexConfig } from '../detex/config';
 import { DetexTrainer } from '../detex/trainer';
 import { loadCheckpoint, saveCheckpoint } from '../detex/checkpoint';
 import { baseModelIdentity, conceptFromTrainer, saveConcept } from '../detex/concept';
-import { classImages } from '../detex/class-images';
+import { classImages, classImagesFromFolder } from '../detex/class-images';
 import { batchSubstitutions, composePrompt } from '../detex/composer';
 import { sample as runSample } from '../pipelines/sample';
 import { tensorToImage } from '../io/image';
@@ -32,8 +32,10 @@ export interface TrainJob {
   previewEvery?: number;
   /** continue from the checkpoint next to the concept, if there is one */
   resume?: boolean;
-  /** DDIM steps per generated class image (default 50, the spec's); cached per step count */
+  /** DDIM steps per generated class image (default 50, the spec's); part of the class-image cache key */
   classImageSteps?: number;
+  /** a folder of class pictures to use instead of generating them (λ_pr > 0) */
+  classImagesDir?: string;
   /** any other DetexConfig field (batchSize, learningRate, preset, numClassImages, …) */
   options?: Partial<DetexConfigInput>;
 }
@@ -98,16 +100,20 @@ export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepPro
   const ckpt = checkpointPathFor(job.conceptPath);
   fs.mkdirSync(path.dirname(job.conceptPath), { recursive: true });
   return s.exclusive(async () => {
+    const t0 = Date.now();
     let cls: tf.Tensor4D | undefined;
     let trainer: DetexTrainer | undefined;
     try {
       if (config.lambdaPr > 0) {
         const resolution = config.resolution || (sd.unet.config.raw.sample_size as number) * sd.vae.scaleFactor;
-        cls = await classImages(sd, {
-          classWord: config.classWord, count: config.numClassImages, resolution, modelId: baseModelIdentity(sd.unet, sd.textEncoder),
-          cacheDir: path.join(path.dirname(job.conceptPath), '.detex-class-images', `ddim-${job.classImageSteps ?? 50}`),
-          steps: job.classImageSteps ?? 50, signal: hooks.signal,
-        });
+        cls = job.classImagesDir
+          ? await classImagesFromFolder(job.classImagesDir, { resolution, count: config.numClassImages, warn: s.warn })
+          : await classImages(sd, {
+            classWord: config.classWord, count: config.numClassImages, resolution, modelId: baseModelIdentity(sd.unet, sd.textEncoder),
+            cacheDir: path.join(path.dirname(job.conceptPath), '.detex-class-images'), steps: job.classImageSteps,
+            signal: hooks.signal, warn: s.warn,
+            onProgress: (done, total) => hooks.onProgress?.({ phase: 'class-images', step: done, total, elapsedMs: Date.now() - t0 }),
+          });
       }
       if (hooks.signal?.aborted) throw cancelledError('DETEX training');
       trainer = new DetexTrainer(models, { config, items: job.images.map((image, i) => ({ image, mask: unitMask(job.masks[i]) })), classImages: cls, warn: s.warn });
@@ -116,9 +122,12 @@ export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepPro
       if (job.resume && fs.existsSync(ckpt)) resumedAt = loadCheckpoint(ckpt, t);
       const r = await t.run({
         signal: hooks.signal,
-        onProgress: (p) => hooks.onProgress?.({ step: p.step, total: p.totalSteps, loss: p.total }),
+        onProgress: (p) => hooks.onProgress?.({
+          phase: 'train', step: p.step, total: p.totalSteps, loss: p.total,
+          losses: { total: p.total, ldm: p.ldm, pr: p.pr, ca: p.ca }, elapsedMs: p.elapsedMs, etaMs: p.etaMs,
+        }),
         onCheckpoint: () => saveCheckpoint(ckpt, t),
-        onPreview: async (step) => hooks.onProgress?.({ step, total: config.steps, preview: await preview(t, config.seed) }),
+        onPreview: async (step) => hooks.onProgress?.({ phase: 'preview', step, total: config.steps, preview: await preview(t, config.seed) }),
       });
       if (r.cancelled) {
         saveCheckpoint(ckpt, t);

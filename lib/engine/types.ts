@@ -12,9 +12,17 @@ export interface Hooks<P> {
 }
 
 export interface StepProgress {
+  /** train: what is reported (absent = a sampling step): 'class-images' (step = images made), 'train', 'preview' */
+  phase?: 'class-images' | 'train' | 'preview';
   step: number;
   total: number;
+  /** the step's total loss L */
   loss?: number;
+  /** each term of the step's loss (train) */
+  losses?: { total: number; ldm: number; pr: number; ca: number };
+  /** since the job started (train: the training run's start for phase 'train'), and the estimated rest */
+  elapsedMs?: number;
+  etaMs?: number;
   /** RGB uint8 [H, W, 3] */
   preview?: Image;
 }
