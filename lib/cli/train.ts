@@ -10,7 +10,7 @@ import { DetexTrainer } from '../detex/trainer';
 import { TrainingItem } from '../detex/data';
 import { loadCheckpoint, saveCheckpoint } from '../detex/checkpoint';
 import { baseModelIdentity, conceptFromTrainer, saveConcept } from '../detex/concept';
-import { classImages } from '../detex/class-images';
+import { classImages, classImagesFromFolder, classImageCachePath } from '../detex/class-images';
 import { loadDetexModels } from '../detex/load-models';
 import { resolveModelDir } from '../models/default-model';
 import { modelWeightBytes } from '../io/diffusers-folder';
@@ -19,7 +19,7 @@ export const usage =
   'train --model <sd-folder> --images <folder|a.png,b.png> --masks <folder|a.png,…> --class <word> --out <concept.safetensors> ' +
   '[--image-encoder <clip-vision>] [--preset detex|custom-diffusion|no-mappers|no-attention-loss|no-joint-training] [--steps 600] [--batch 4] ' +
   '[--micro-batch N] [--lr 1e-5] [--seed 0] [--gamma 0.5] [--lambda-pr 1] [--lambda-ca 0.01] [--ca-norm mse|max-normalised] [--attribute pose|view] ' +
-  '[--class-images <folder>|--num-class-images 200] [--cache <dir>] [--checkpoint <file>] [--checkpoint-every 100] [--resume] [--flip]';
+  '[--class-images <folder>|--num-class-images 200 --class-image-steps 50] [--cache <dir>] [--checkpoint <file>] [--checkpoint-every 100] [--resume] [--flip]';
 
 function listImages(spec: string): string[] {
   if (fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {
@@ -35,7 +35,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       model: { type: 'string' }, images: { type: 'string' }, masks: { type: 'string' }, class: { type: 'string' }, out: { type: 'string' },
       'image-encoder': { type: 'string' }, preset: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' }, 'micro-batch': { type: 'string' },
       lr: { type: 'string' }, seed: { type: 'string' }, gamma: { type: 'string' }, 'lambda-pr': { type: 'string' }, 'lambda-ca': { type: 'string' },
-      'ca-norm': { type: 'string' }, attribute: { type: 'string' }, 'class-images': { type: 'string' }, 'num-class-images': { type: 'string' },
+      'ca-norm': { type: 'string' }, attribute: { type: 'string' }, 'class-images': { type: 'string' }, 'num-class-images': { type: 'string' }, 'class-image-steps': { type: 'string' },
       cache: { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, flip: { type: 'boolean' },
     },
   });
@@ -53,6 +53,11 @@ export async function trainCommand(argv: string[]): Promise<number> {
     numClassImages: num(a['num-class-images']), checkpointEvery: num(a['checkpoint-every']), flip: a.flip,
   };
   const config = resolveDetexConfig(input);
+  const classImageSteps = num(a['class-image-steps']);
+  if (classImageSteps !== undefined && !(Number.isInteger(classImageSteps) && classImageSteps >= 1)) {
+    console.error(`detex train: --class-image-steps must be an integer ≥ 1, got ${a['class-image-steps']}`);
+    return 2;
+  }
   await initBackend({ modelBytes: modelWeightBytes(resolveModelDir(a.model)) });
   const imgs = listImages(a.images!);
   const msks = listImages(a.masks!);
@@ -75,23 +80,19 @@ export async function trainCommand(argv: string[]): Promise<number> {
     const resolution = config.resolution || (models.unet.config.raw.sample_size as number) * models.vae.scaleFactor;
     if (config.lambdaPr > 0) {
       if (a['class-images']) {
-        const files = listImages(a['class-images']).slice(0, config.numClassImages);
-        const { centerCropResize } = await import('../detex/data');
-        const list: tf.Tensor3D[] = [];
-        for (const f of files) {
-          const d = await decodeImage(f);
-          list.push(tf.tidy(() => centerCropResize(tf.div(tf.tensor3d(Float32Array.from(d.rgb.data), [d.height, d.width, 3]), 255) as tf.Tensor3D, resolution)));
-        }
-        cls = tf.stack(list) as tf.Tensor4D;
-        tf.dispose(list);
+        cls = await classImagesFromFolder(a['class-images'], { resolution, count: config.numClassImages, warn: (m) => console.warn(m) });
+        console.log(`class images: ${cls.shape[0]} from ${a['class-images']}`);
       } else {
         const modelId = baseModelIdentity(models.unet, models.textEncoder);
-        cls = await classImages(models, {
+        const opts = {
           classWord: config.classWord, count: config.numClassImages, resolution, modelId,
-          cacheDir: a.cache ?? path.join(path.dirname(a.out!), '.detex-class-images'), signal: ac.signal,
-          onProgress: (d, n) => process.stderr.write(`\rclass images ${d}/${n}`),
-        });
+          cacheDir: a.cache ?? path.join(path.dirname(a.out!), '.detex-class-images'), steps: classImageSteps, signal: ac.signal,
+          warn: (m: string) => console.warn(m),
+          onProgress: (d: number, n: number) => process.stderr.write(`\rclass images ${d}/${n}`),
+        };
+        cls = await classImages(models, opts);
         process.stderr.write('\n');
+        console.log(`class images: ${cls.shape[0]} in ${classImageCachePath(opts)}`);
       }
     }
     trainer = new DetexTrainer(models, { config, items, classImages: cls, warn: (m) => console.warn(m) });

@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { writePng } from '../../lib/io/image';
+import { readSafetensors } from '../../lib/io/safetensors';
 import { main } from '../../lib/cli/main';
 import { disc } from '../engine/discs';
 
@@ -23,8 +24,19 @@ describe('detex CLI: train, sample, eval', function () {
     const orig = console.log;
     console.log = (...a: unknown[]) => log.push(a.join(' '));
     try {
-      assert.strictEqual(await main(['train', '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--steps', '2', '--batch', '1', '--num-class-images', '2', '--out', concept]), 0);
+      assert.strictEqual(await main(['train', '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--steps', '2', '--batch', '1', '--num-class-images', '2', '--class-image-steps', '3', '--out', concept]), 0);
       assert.ok(fs.existsSync(concept));
+      // the class images were made with 3 DDIM steps, and the cache key says so
+      const made = log.find((l) => /^class images: 2 in /.test(l));
+      assert.ok(made && /ball-n2-r64-ddim3-g6-s0\.safetensors$/.test(made), log.join('\n'));
+      assert.strictEqual(JSON.parse(String(readSafetensors(made.replace(/^class images: 2 in /, '')).metadata.steps)), 3);
+      assert.ok(log.some((l) => /^step 2\/2 loss \d\.\d+ \(ldm \d\.\d+ pr \d\.\d+ ca \d\.\d+\) [\d.]+s eta \d+s$/.test(l)), 'per-step line with each term, elapsed and ETA');
+      // a user folder of class images instead (the training images serve as pictures here)
+      const concept2 = path.join(dir, 'c2.safetensors');
+      assert.strictEqual(await main(['train', '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--steps', '1', '--batch', '1', '--class-images', path.join(dir, 'img'), '--out', concept2]), 0);
+      assert.ok(fs.existsSync(concept2));
+      assert.ok(log.includes(`class images: 2 from ${path.join(dir, 'img')}`), log.join('\n'));
+      assert.strictEqual(await main(['train', '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--class-image-steps', '0', '--out', concept2]), 2);
       assert.strictEqual(await main(['sample', '--concept', concept, '--prompt', 'a {{V}} {{class}} with {{P.1}} {{attribute}}', '--steps', '2', '--count', '2', '--out', path.join(dir, 'out')]), 0);
       assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'out')).sort(), ['000-seed0.png', '001-seed1.png']);
       const json = path.join(dir, 'scores.json');
