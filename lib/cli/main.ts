@@ -6,6 +6,8 @@ import * as train from './train';
 import * as demo from './demo';
 import * as sample from './sample';
 import * as evaluate from './eval';
+import * as attention from './attention';
+import * as benchQuality from './bench-quality';
 
 interface Command {
   usage: string;
@@ -19,6 +21,15 @@ const COMMANDS: Record<string, Command> = {
   train: { usage: `detex ${train.usage}`, run: train.trainCommand },
   sample: { usage: `detex ${sample.usage}`, run: sample.sampleCommand },
   eval: { usage: `detex ${evaluate.usage}`, run: evaluate.evalCommand },
+  attention: { usage: `detex ${attention.usage}`, run: attention.attentionCommand },
+  bench: {
+    usage: `detex ${benchQuality.usage}`,
+    run: async (argv) => {
+      if (argv[0] === 'quality') return benchQuality.benchQualityCommand(argv.slice(1));
+      console.error(`detex bench: unknown subcommand "${argv[0] ?? ''}" (known: quality)\nusage: detex ${benchQuality.usage}`);
+      return 2;
+    },
+  },
 };
 
 function help(): void {
