@@ -45,6 +45,8 @@ export function ensureSd15Weights(seed = 1234): string {
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(SD15_UNET_CONFIG, null, 2));
   /* eslint-disable @typescript-eslint/no-require-imports */
   const tf = require('@tensorflow/tfjs-core');
+  require('@tensorflow/tfjs-backend-cpu'); // this (parent) process has no backend yet; cpu initialises synchronously
+  void tf.setBackend('cpu');
   const { ParamStore } = require('../lib/nn/params');
   const { seededInitializer } = require('../lib/nn/init');
   const { UNet2DConditionModel } = require('../lib/models/unet/unet');

@@ -1,6 +1,32 @@
 /** Multi-head scaled dot-product attention on [B, N, C] sequences. */
 import * as tf from '@tensorflow/tfjs-core';
 
+/** Registered by lib/backend/native-kernels on 'cpu' when the addon has them (fused, row-blocked, no N×N tensor). */
+const FUSED = 'DetexFusedAttention';
+const FUSED_GRAD = 'DetexFusedAttentionGrad';
+
+/**
+ * The fused kernel with its recompute-based gradient: one backward call gives dQ, dK and dV together
+ * (customGrad, since a registered per-input gradient would run the kernel once per input).
+ */
+function fusedAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, heads: number, scale: number): tf.Tensor3D {
+  const attrs = { heads, scale };
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [qq, kk, vv] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const [o, lse] = tf.engine().runKernel(FUSED, { q: qq, k: kk, v: vv }, attrs) as tf.Tensor[];
+    save([qq, kk, vv, o, lse]);
+    return {
+      value: o,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sq, sk, sv, so, sl] = saved;
+        return tf.engine().runKernel(FUSED_GRAD, { q: sq, k: sk, v: sv, out: so, lse: sl, dy }, attrs) as tf.Tensor[];
+      },
+    };
+  });
+  return tf.tidy(() => f(q, k, v) as tf.Tensor3D);
+}
+
 /** [B, N, heads·d] → [B, heads, N, d] */
 export function splitHeads(x: tf.Tensor3D, heads: number): tf.Tensor4D {
   return tf.tidy(() => {
@@ -38,6 +64,9 @@ export interface AttentionResult {
  * Not wrapped in tidy as a whole because the caller may keep `probs`; both results are fresh tensors.
  */
 export function scaledDotProductAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D, opts: AttentionOptions): AttentionResult {
+  if (!opts.bias && !opts.wantProbs && q.dtype === 'float32' && tf.getKernel(FUSED, tf.getBackend()) && tf.getKernel(FUSED_GRAD, tf.getBackend())) {
+    return { out: fusedAttention(q, k, v, opts.heads, opts.scale ?? 1 / Math.sqrt(q.shape[2] / opts.heads)) };
+  }
   const perHead = tf.getBackend() === 'wasm';
   const [out, probs] = tf.tidy(() => (perHead ? attentionPerHead(q, k, v, opts) : attentionBatched(q, k, v, opts))) as tf.Tensor[];
   return { out: out as tf.Tensor3D, probs: probs as tf.Tensor4D | undefined };

@@ -17,6 +17,8 @@ napi_value Transpose(napi_env, napi_callback_info);
 napi_value Unary(napi_env, napi_callback_info);
 napi_value SoftmaxLast(napi_env, napi_callback_info);
 napi_value Slice(napi_env, napi_callback_info);
+napi_value Attention(napi_env, napi_callback_info);
+napi_value AttentionBackward(napi_env, napi_callback_info);
 
 namespace {
 
@@ -65,7 +67,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dForward", Conv2dForward}, {"conv2dBackwardData", Conv2dBackwardData},
       {"conv2dBackwardFilter", Conv2dBackwardFilter}, {"batchMatMul", BatchMatMul},
       {"binary", Binary}, {"reduce", Reduce}, {"transpose", Transpose}, {"unary", Unary},
-      {"softmax", SoftmaxLast}, {"slice", Slice}, {"setThreads", SetThreads}, {"info", Info},
+      {"softmax", SoftmaxLast}, {"slice", Slice}, {"attention", Attention},
+      {"attentionBackward", AttentionBackward}, {"setThreads", SetThreads}, {"info", Info},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -5,7 +5,8 @@
  */
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { fallbackCounts, loadNativeKernels, nativeKernelStatus, setMinNativeElements, unloadNativeKernels } from '../../lib/backend/native-kernels';
+import { scaledDotProductAttention } from '../../lib/nn/attention';
+import { FUSED_ATTENTION, fallbackCounts, loadNativeKernels, nativeKernelStatus, setMinNativeElements, unloadNativeKernels } from '../../lib/backend/native-kernels';
 
 // The union package registers the gradients (tfjs-core's CommonJS bundle alone does not).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -292,4 +293,32 @@ describe('native kernels vs pure-JS cpu kernels', function () {
       };
       return [block(x, w, wq), ...tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(block(a, b, c)))([x, w, wq])];
     }));
+
+  describe('fused attention (DetexFusedAttention) vs the unfused tfjs path', () => {
+    // [B, Nq, Nk, C, Cv, heads]: row blocks of 64 with a ragged tail, cross-attention, several heads, dv ≠ d
+    const cases: number[][] = [[2, 70, 70, 16, 16, 4], [2, 130, 7, 8, 8, 2], [1, 64, 33, 12, 6, 3], [3, 5, 5, 4, 4, 1]];
+    for (const [b, nq, nk, c, cv, heads] of cases) {
+      it(`q=[${b},${nq},${c}] k=[${b},${nk},${c}] v=[${b},${nk},${cv}] heads=${heads}, forward + gradients of q, k, v`, () => {
+        loadNativeKernels();
+        assert.ok(tf.getKernel(FUSED_ATTENTION, 'cpu'), 'fused attention not registered');
+        compare(() => {
+          const q = rand([b, nq, c], 70), k = rand([b, nk, c], 71), v = rand([b, nk, cv], 72), w = rand([b, nq, cv], 73);
+          const f = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
+            scaledDotProductAttention(qq as tf.Tensor3D, kk as tf.Tensor3D, vv as tf.Tensor3D, { heads }).out;
+          // a weighted sum so every output element has its own upstream gradient
+          return [f(q, k, v), ...tf.grads((a: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) => tf.sum(tf.mul(f(a, bb, cc), w)))([q, k, v])];
+        });
+      });
+    }
+    it('leaves no tensors behind (forward and gradients)', () => {
+      loadNativeKernels();
+      const q = rand([2, 40, 8], 80), k = rand([2, 40, 8], 81), v = rand([2, 40, 8], 82);
+      const before = tf.memory().numTensors;
+      tf.dispose(tf.grads((a: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) =>
+        tf.sum(scaledDotProductAttention(a as tf.Tensor3D, bb as tf.Tensor3D, cc as tf.Tensor3D, { heads: 2 }).out))([q, k, v]));
+      tf.dispose(scaledDotProductAttention(q as tf.Tensor3D, k as tf.Tensor3D, v as tf.Tensor3D, { heads: 2 }).out);
+      assert.strictEqual(tf.memory().numTensors, before);
+      tf.dispose([q, k, v]);
+    });
+  });
 });

@@ -22,6 +22,10 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, y: Float32Array): void;
   softmax(x: Float32Array, rows: number, cols: number, y: Float32Array): void;
   slice(x: Float32Array, shape: Int32Array, begin: Int32Array, size: Int32Array, y: Float32Array): void;
+  /** fused softmax(QKᵀ·scale)V; geometry [B, Nq, Nk, heads, d, dv]; lse [B, heads, Nq] (native/src/attention.cc) */
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, geometry: Int32Array, scale: number): void;
+  attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, dout: Float32Array,
+    dq: Float32Array, dk: Float32Array, dv: Float32Array, geometry: Int32Array, scale: number): void;
   setThreads(n: number): void;
   info(): { onednn: string; threads: number; isa: string };
 }

@@ -12,12 +12,15 @@
  *   DETEX_NATIVE_ADDON=<file>      load the addon from elsewhere
  *   DETEX_NATIVE_MIN_ELEMENTS=<n>  memory-bound ops smaller than this stay in JS (default 16384)
  *   DETEX_NATIVE_HUGEPAGES=0       do not madvise large outputs to huge pages (native/src/napi-util.h)
+ *   DETEX_NATIVE_ATTENTION=0       do not register the fused attention kernel (lib/nn/attention.ts then runs unfused)
  * OMP_WAIT_POLICY defaults to passive (see addon.ts).
  */
 import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
 import * as os from 'os';
 import { KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import { NativeAddon, loadAddon } from './addon';
+import { registerAttention, unregisterAttention } from './attention';
+export { FUSED_ATTENTION } from './attention';
 import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
 import { NativeBody, nativeKernel } from './kernel-util';
@@ -67,6 +70,8 @@ export function loadNativeKernels(): NativeKernelsResult {
     replaced.push(original);
     kernels.push(name);
   }
+  // new kernels (nothing to replace); an addon built before them lacks the functions
+  if (typeof addon.attention === 'function' && process.env.DETEX_NATIVE_ATTENTION !== '0') kernels.push(...registerAttention(addon));
   return (state = { loaded: true, kernels, info: { ...addon.info(), file } });
 }
 
@@ -77,6 +82,7 @@ export function unloadNativeKernels(): void {
     registerKernel(original);
   }
   replaced = [];
+  unregisterAttention();
   state = undefined;
 }
 
