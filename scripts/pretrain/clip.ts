@@ -83,7 +83,9 @@ async function main(): Promise<void> {
     loss: ({ rng }) => {
       const b = clipBatch(rng, batch);
       const pixels = tf.tensor4d(b.pixels, [batch, 64, 64, 3]);
-      return { loss: clip.loss(pixels, b.texts) };
+      const { contrastive, attribute } = clip.losses(pixels, b.texts, b.scenes.map((s) => ({ ...s.attributes })));
+      // run 1 (steps 1–420) trained the contrastive term alone: see MiniClip.losses
+      return { loss: tf.add(contrastive, attribute!) as tf.Scalar, logs: { contrastive, attribute: attribute! } };
     },
     onCheckpoint: (step) => {
       exportAll(step);

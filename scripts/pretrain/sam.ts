@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     dir: args.cache,
     vars: model.vars,
     seed: SEED,
-    schedule: { lr: 1e-3, warmupSteps: 60, totalSteps: args.steps ?? 1500 },
+    schedule: { lr: 1e-3, warmupSteps: 30, totalSteps: args.steps ?? 600 },
     adam: { weightDecay: 0.01 },
     clipNorm: 1,
     checkpointEvery: 100,

@@ -54,6 +54,21 @@ describe('pretrain clip', function () {
     });
   });
 
+  it('should add the attribute term (image vs every value prompt) when the truth is given', async () => {
+    const b = clipBatch(new Rng(6), 4);
+    await expectNoLeak(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const l = clip.losses(tf.tensor4d(b.pixels, [4, 64, 64, 3]), b.texts, b.scenes.map((s) => ({ ...s.attributes })));
+        // chance level over 7/10/4/9 values bounds a fresh model's loss from below, roughly
+        assert.ok(l.attribute!.dataSync()[0] > 1, 'attribute CE near chance at init');
+        return tf.add(l.contrastive, l.attribute!) as tf.Scalar;
+      }, [...clip.vars.values()]);
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      value.dispose();
+      Object.values(grads).forEach((g) => g.dispose());
+    });
+  });
+
   it('should export the trained rows into the full token table and keep the others at init', () => {
     const table = clip.text.tokenTableName;
     const before = clip.text.store.tensor(table).dataSync().slice();
