@@ -4,7 +4,8 @@
  *      prompt (joint training), optionally a horizontal flip;
  *   2. z0 ~ q(z|x_i)·scaling_factor (VAE frozen: its distributions are computed once), t ~ U{0..T−1}, ε ~ N(0, I);
  *   3. text: "photo of a [V] {class} with [P_i] {attr} in [B_i] background", with [V] = v (trained row),
- *      [P_i] = M^P(E_I(x_i)), [B_i] = M^B(E_I(x_i)) substituted at their positions;
+ *      [P_i] = M^P(E_I(x_i)), [B_i] = M^B(E_I(x_i)) substituted at their positions (x_i flipped too for a
+ *      flipped item, so the attribute words describe the image the step reconstructs);
  *   4. UNet (K/V of every attn2 trainable), capturing the attn2 maps at latent/caDownscale;
  *   5. L = L_LDM + λ_pr·L_pr + λ_CA·L_CA (losses.ts), with as many class images and the class prompt for L_pr.
  * AdamW on the trainables only. Randomness is drawn per (step, item) from streams forked off the seed, so a
@@ -85,6 +86,8 @@ export class DetexTrainer {
   private readonly latents = new Map<string, { mean: tf.Tensor4D; std: tf.Tensor4D }>();
   private readonly prior?: { mean: tf.Tensor4D; std: tf.Tensor4D };
   private readonly imageEmbeds?: tf.Tensor2D;
+  /** E_I of the flipped images (with flips): a flipped item's [P_i]/[B_i] describe the image it is trained on */
+  private readonly imageEmbedsFlipped?: tf.Tensor2D;
   readonly mapperP?: AttributeMapper;
   readonly mapperB?: AttributeMapper;
   /** base K/V values, restored on dispose so a shared UNet is left as it was */
@@ -136,7 +139,10 @@ export class DetexTrainer {
         }
       }
       if (inputs.classImages && cfg.lambdaPr > 0) this.prior = this.encodeImages(inputs.classImages, false);
-      if (cfg.attributes === 'mappers') this.imageEmbeds = tf.keep(models.imageEncoder!.embed(this.data.images));
+      if (cfg.attributes === 'mappers') {
+        this.imageEmbeds = tf.keep(models.imageEncoder!.embed(this.data.images));
+        if (cfg.flip) this.imageEmbedsFlipped = tf.tidy(() => models.imageEncoder!.embed(flipHorizontal(this.data.images)));
+      }
 
       // 4. trainables: [V], the mappers (or free vectors), every attn2 to_k / to_v
       const vInit = wordEmbedding(tokenizer, textEncoder, cfg.initWord);
@@ -215,20 +221,28 @@ export class DetexTrainer {
     const v = this.variables.get(V_NAME)!;
     const subs: EmbeddingSubstitution[] = [];
     const attrs = this.attributeVectors();
+    const attrsFlipped = plans.some((p) => p.flip) ? this.attributeVectors(true) : undefined;
     plans.forEach((p, b) => {
       for (const pos of positionsOf(ids[b], tk.tokenToId(this.tokens.subject))) subs.push({ batch: b, position: pos, vector: v as tf.Tensor1D });
-      if (!attrs) return;
-      for (const [list, table] of [[this.tokens.pose, attrs.pose], [this.tokens.background, attrs.background]] as const) {
+      const a = p.flip ? attrsFlipped : attrs;
+      if (!a) return;
+      for (const [list, table] of [[this.tokens.pose, a.pose], [this.tokens.background, a.background]] as const) {
         for (const pos of positionsOf(ids[b], tk.tokenToId(list[p.image]))) subs.push({ batch: b, position: pos, vector: row(table, p.image) });
       }
     });
     return subs;
   }
 
-  /** [N, C] tables of [P_i] and [B_i] embeddings (mapper outputs or free vectors), inside the gradient scope. */
-  private attributeVectors(): { pose: tf.Tensor2D; background: tf.Tensor2D } | undefined {
+  /**
+   * [N, C] tables of [P_i] and [B_i] embeddings (mapper outputs or free vectors), inside the gradient scope;
+   * `flipped`: the mappers' outputs for the flipped images.
+   */
+  private attributeVectors(flipped = false): { pose: tf.Tensor2D; background: tf.Tensor2D } | undefined {
     const cfg = this.inputs.config;
-    if (cfg.attributes === 'mappers') return { pose: this.mapperP!.apply(this.imageEmbeds!), background: this.mapperB!.apply(this.imageEmbeds!) };
+    if (cfg.attributes === 'mappers') {
+      const e = flipped ? this.imageEmbedsFlipped! : this.imageEmbeds!;
+      return { pose: this.mapperP!.apply(e), background: this.mapperB!.apply(e) };
+    }
     if (cfg.attributes === 'free') return { pose: this.variables.get(FREE_P)! as tf.Tensor2D, background: this.variables.get(FREE_B)! as tf.Tensor2D };
     return undefined;
   }
@@ -444,6 +458,7 @@ export class DetexTrainer {
     for (const l of this.latents.values()) tf.dispose([l.mean, l.std]);
     if (this.prior) tf.dispose([this.prior.mean, this.prior.std]);
     this.imageEmbeds?.dispose();
+    this.imageEmbedsFlipped?.dispose();
     this.optimizer?.dispose();
     this.mapperP?.dispose();
     this.mapperB?.dispose();
