@@ -1,12 +1,14 @@
 /**
  * ddim-sample: prompt(s) + concept → PNG images (recipe in the metadata) and their final latents.
  * One msg per image on output 1 (msg.parts set, so a join node can collect them); progress with a
- * preview on output 2; msg.cancel = true stops it.
+ * preview on output 2; msg.cancel = true stops it. With the `attentionMaps` option (or msg.attentionMaps = true) each
+ * image msg also carries msg.attentionMaps = { png, tokens }: what the prompt's pseudo-words (or msg.attentionTokens,
+ * e.g. ["V", "P.1", "B.1"]) attend to, captured from the same denoising run.
  */
 import { NodeAPI, NodeDef, Node, Msg } from '../shared/red';
 import { setupNode, NodeError, numberIn, checkAborted } from '../shared/node-base';
 import { modelConfig, needModel } from '../shared/model-user';
-import { getEngine } from '../shared/engine';
+import { getEngine, Hooks } from '../shared/engine';
 import { folderOrDefault } from '../shared/safe-path';
 import { conceptPath } from '../shared/concept';
 import { encodePng } from '../shared/images';
@@ -32,6 +34,11 @@ export = function (RED: NodeAPI): void {
       const conceptRaw = msg.concept ?? (def.concept || undefined);
       const cpath = conceptRaw === undefined ? undefined : await conceptPath(conceptRaw, 'concept', concepts);
       const m = await needModel(model, node, t);
+      // attentionMaps: also put a PNG of what the prompt's pseudo-words (or msg.attentionTokens) attend to on the msg
+      const wantMaps = msg.attentionMaps === undefined ? def.attentionMaps === true || def.attentionMaps === 'true' : msg.attentionMaps === true;
+      const engine = getEngine();
+      if (wantMaps && !engine.attentionMaps) throw new NodeError('ddim-sample.errors.noAttentionMaps');
+      const attentionTokens = Array.isArray(msg.attentionTokens) ? (msg.attentionTokens as unknown[]).map(String) : undefined;
       const total = prompts.length * count;
       const partsId = `${msg._msgid ?? node.id}-ddim`;
       let index = 0;
@@ -40,17 +47,16 @@ export = function (RED: NodeAPI): void {
           checkAborted(ctx.signal);
           const seed = (seed0 + k) >>> 0;
           ctx.progress(t('ddim-sample.status.sampling'), index + 1, total);
-          const r = await getEngine().sample(
-            m,
-            { prompt, negativePrompt, conceptPath: cpath, steps, guidance, seed },
-            {
-              signal: ctx.signal,
-              onProgress: (p) => {
-                ctx.progress(t('ddim-sample.status.step'), p.step, p.total);
-                ctx.send([null, { payload: { image: index, step: p.step, total: p.total }, topic: 'progress', _msgid: msg._msgid }]);
-              },
+          const hooks: Hooks = {
+            signal: ctx.signal,
+            onProgress: (p) => {
+              ctx.progress(t('ddim-sample.status.step'), p.step, p.total);
+              ctx.send([null, { payload: { image: index, step: p.step, total: p.total }, topic: 'progress', _msgid: msg._msgid }]);
             },
-          );
+          };
+          const req = { prompt, negativePrompt, conceptPath: cpath, steps, guidance, seed };
+          const maps = wantMaps ? await engine.attentionMaps!(m, { ...req, tokens: attentionTokens }, hooks) : undefined;
+          const r = maps ?? (await engine.sample(m, req, hooks));
           checkAborted(ctx.signal);
           const meta: DetexImageMetadata = { prompt, seed, steps, guidance, model: m.folder, extra: { scheduler: 'DDIM', width: r.image.shape[1], height: r.image.shape[0] } };
           if (negativePrompt) meta.negative_prompt = negativePrompt;
@@ -60,6 +66,7 @@ export = function (RED: NodeAPI): void {
           out.latents = toMsg(r.latents);
           out.metadata = meta;
           out.seed = seed;
+          if (maps) out.attentionMaps = { png: maps.png, tokens: maps.tokens };
           if (total > 1) out.parts = { id: partsId, index, count: total, type: 'array', len: 1 };
           ctx.send([out, null]);
         }

@@ -83,6 +83,13 @@ export interface SampleResult {
   latents: HostTensor;
 }
 
+export interface AttentionMapsResult extends SampleResult {
+  /** PNG: one panel per token (its cross-attention map tinted over the image) */
+  png: Buffer;
+  /** the panels' tokens, left to right: label ('V', 'P.1', …), token string, max of the raw map */
+  tokens: Array<{ label: string; token: string; max: number }>;
+}
+
 export interface EvalRequest {
   images: HostTensor[];
   prompt?: string;
@@ -102,6 +109,8 @@ export interface Engine {
   /** the tokenizer is the default model's (the CLIP BPE of every SD v1) unless a model folder is given */
   compose(template: string, conceptPath: string, view: Record<string, unknown>, modelFolder?: string): Promise<ComposeResult>;
   sample(m: EngineModel, req: SampleRequest, hooks: Hooks): Promise<SampleResult>;
+  /** sample() that also captures what the tokens attend to (optional: an engine without it cannot give attention maps) */
+  attentionMaps?(m: EngineModel, req: SampleRequest & { tokens?: string[] }, hooks: Hooks): Promise<AttentionMapsResult>;
   evaluate(m: EngineModel, req: EvalRequest): Promise<Record<string, number>>;
   /** runs in the training child process */
   train(modelFolder: string, job: TrainJob, hooks: Hooks): Promise<{ conceptPath: string }>;

@@ -3,7 +3,7 @@
  * folder, components loaded lazily: a flow that only segments never loads the UNet).
  */
 import { Engine, EngineModel } from './engine';
-import { DetexSession, samMask, clipImage, clipText, mapAttributes, compose, sample, train, evaluate, MetricName } from '../../lib/engine';
+import { DetexSession, samMask, clipImage, clipText, mapAttributes, compose, sample, train, evaluate, attentionMaps, MetricName } from '../../lib/engine';
 
 class LibModel implements EngineModel {
   constructor(readonly folder: string, readonly session: DetexSession) {}
@@ -48,6 +48,10 @@ export const engine: Engine = {
   async sample(m, req, hooks) {
     const r = await sample(session(m), { ...req, count: 1 }, hooks);
     return { image: r.images[0], latents: r.latents };
+  },
+  async attentionMaps(m, req, hooks) {
+    const r = await attentionMaps(session(m), req, hooks);
+    return { image: r.image, latents: r.latents, png: r.png, tokens: r.tokens.map((t) => ({ label: t.label, token: t.token, max: t.max })) };
   },
   async evaluate(m, req) {
     const metrics = req.metrics.map((k) => {
