@@ -182,16 +182,11 @@ export class DetexTrainer {
     return this.data.n;
   }
 
-  /** VAE moments of images in [0, 1] (to [−1, 1] first), kept. */
+  /** VAE moments of images in [0, 1], kept. */
   private encodeImages(images: tf.Tensor4D, disposeInput: boolean): { mean: tf.Tensor4D; std: tf.Tensor4D } {
-    const scaled = tf.tidy(() => tf.sub(tf.mul(images, 2), 1) as tf.Tensor4D);
-    const dist = this.models.vae.encode(scaled);
-    scaled.dispose();
-    const std = tf.tidy(() => tf.exp(tf.mul(dist.logvar, 0.5)) as tf.Tensor4D);
-    const mean = dist.mean;
-    dist.logvar.dispose();
+    const r = vaeMoments(this.models.vae, images);
     if (disposeInput) images.dispose();
-    return { mean, std };
+    return r;
   }
 
   /** What the draws of a step depend on (draws.ts). */
@@ -480,6 +475,29 @@ export interface RunResult {
   cancelled: boolean;
   step: number;
   last?: StepLosses;
+}
+
+/** Images per VAE pass when encoding training and class images (200 class images at 512² in one pass would not fit). */
+export const ENCODE_CHUNK = 4;
+
+/** q(z|x) of images NHWC in [0, 1] (to [−1, 1] first), `chunk` images per VAE pass → mean and std (caller owns). */
+export function vaeMoments(vae: AutoencoderKL, images: tf.Tensor4D, chunk = ENCODE_CHUNK): { mean: tf.Tensor4D; std: tf.Tensor4D } {
+  const means: tf.Tensor4D[] = [];
+  const stds: tf.Tensor4D[] = [];
+  try {
+    for (let i = 0; i < images.shape[0]; i += chunk) {
+      const part = tf.tidy(() => tf.sub(tf.mul(tf.slice(images, [i, 0, 0, 0], [Math.min(chunk, images.shape[0] - i), -1, -1, -1]), 2), 1) as tf.Tensor4D);
+      const dist = vae.encode(part);
+      part.dispose();
+      means.push(dist.mean);
+      stds.push(tf.tidy(() => tf.exp(tf.mul(dist.logvar, 0.5)) as tf.Tensor4D));
+      dist.logvar.dispose();
+    }
+    if (means.length === 1) return { mean: means.pop()!, std: stds.pop()! };
+    return { mean: tf.concat(means) as tf.Tensor4D, std: tf.concat(stds) as tf.Tensor4D };
+  } finally {
+    tf.dispose([...means, ...stds]);
+  }
 }
 
 function row(table: tf.Tensor2D, i: number): tf.Tensor1D {

@@ -6,7 +6,7 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveDetexConfig, DetexConfigInput } from '../../lib/detex/config';
-import { DetexTrainer } from '../../lib/detex/trainer';
+import { DetexTrainer, vaeMoments } from '../../lib/detex/trainer';
 import { DrawContext, ItemDraw, stepDraws } from '../../lib/detex/draws';
 import { EmbeddingSubstitution } from '../../lib/detex/types';
 import { loadTiny, squares, tinyAvailable, TinyModels } from './tiny-models';
@@ -183,6 +183,23 @@ describe('detex/trainer: the reported loss terms of real steps, recomputed indep
       tr.dispose();
       cls.dispose();
     }
+  });
+
+  it('should encode many images in VAE chunks exactly as in one pass (class images: 200 at 512² do not fit one pass)', async () => {
+    const x = tf.tidy(() => tf.div(tf.mod(tf.reshape(tf.range(0, 5 * R * R * 3), [5, R, R, 3]), 89), 89) as tf.Tensor4D);
+    const base = tf.memory().numTensors;
+    const one = vaeMoments(m.vae, x, 5);
+    const chunked = vaeMoments(m.vae, x, 2);
+    let err = 0;
+    for (const k of ['mean', 'std'] as const) {
+      assert.deepStrictEqual(chunked[k].shape, [5, 8, 8, 4]);
+      const a = one[k].dataSync();
+      chunked[k].dataSync().forEach((v, i) => (err = Math.max(err, Math.abs(v - a[i]) / (Math.abs(a[i]) + 1e-3))));
+    }
+    assert.ok(err < 1e-5, `chunked vs one pass: ${err}`);
+    tf.dispose([one.mean, one.std, chunked.mean, chunked.std]);
+    assert.strictEqual(tf.memory().numTensors, base);
+    x.dispose();
   });
 
   it('should flip with probability ½ when asked, never otherwise, reproducibly per seed, and never a class image', () => {
