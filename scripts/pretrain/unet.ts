@@ -118,7 +118,7 @@ async function main(): Promise<void> {
       dir: args.cache,
       vars,
       seed: SEED,
-      schedule: { lr: 5e-4, warmupSteps: 100, totalSteps: args.steps ?? 4000, minRatio: 0.1 },
+      schedule: { lr: 8e-4, warmupSteps: 100, totalSteps: args.steps ?? 5000, minRatio: 0.1 },
       adam: { weightDecay: 1e-2 },
       clipNorm: 1,
       checkpointEvery: 100,
