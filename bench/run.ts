@@ -118,10 +118,22 @@ function main(): void {
     for (const s of c.inputs)
       if (!written.has(s.name)) { writeInput(dir, s.name, s.shape, s.seed, s.lo, s.hi); written.add(s.name); }
 
-  const rows: Array<Record<string, unknown>> = [];
-  let peakGflops = 0;
   // Other processes on the machine skew every number: recorded so a reader can tell.
   const loadBefore = os.loadavg();
+  const rows: Array<Record<string, unknown>> = [];
+  let peakGflops = 0;
+  const date = new Date().toISOString().slice(0, 10);
+  const out = o.out ?? path.resolve(__dirname, '..', '..', 'bench', 'results', `${date}-cpu${os.cpus().length}.json`);
+  /** Written after every row (complete: false until the end), so a long run interrupted keeps what it measured. */
+  const save = (complete: boolean) => {
+    for (const r of rows) r.fraction_of_peak = peakGflops && r.gflops ? (r.gflops as number) / peakGflops : null;
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version,
+      threads: o.threads, runs: o.runs, warmup: o.warmup, measured_peak_gflops: peakGflops || null,
+      loadavg_before: loadBefore.map((x) => Number(x.toFixed(2))), loadavg_after: os.loadavg().map((x) => Number(x.toFixed(2))) };
+    fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), complete, machine, rows }, null, 2) + '\n');
+  };
+
   try {
     for (const { c, i } of selected) {
       const outs = { native: path.join(dir, `out${i}_native.f32`), wasm: path.join(dir, `out${i}_wasm.f32`), ref: path.join(dir, `out${i}_torch.f32`) };
@@ -156,6 +168,7 @@ function main(): void {
         reference_info: ref.extra,
       };
       rows.push(row);
+      save(false);
       console.log(`${c.name.padEnd(66)} native ${fmt(row.ours_ms).padStart(9)} ms  wasm ${fmt(row.wasm_ms).padStart(9)} ms  ` +
         `torch ${fmt(row.reference_ms).padStart(8)} ms  ratio ${fmt(row.ratio, 2).padStart(6)}  wasm/torch ${fmt(row.wasm_ratio, 2).padStart(6)}  ` +
         `${row.gflops ? fmt(row.gflops, 0) + ' GFLOP/s' : ''}` +
@@ -165,15 +178,7 @@ function main(): void {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  for (const r of rows) r.fraction_of_peak = peakGflops && r.gflops ? (r.gflops as number) / peakGflops : null;
-
-  const date = new Date().toISOString().slice(0, 10);
-  const out = o.out ?? path.resolve(__dirname, '..', '..', 'bench', 'results', `${date}-cpu${os.cpus().length}.json`);
-  fs.mkdirSync(path.dirname(out), { recursive: true });
-  const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, mem_gib: Math.round(os.totalmem() / 2 ** 30), node: process.version,
-    threads: o.threads, runs: o.runs, warmup: o.warmup, measured_peak_gflops: peakGflops || null,
-    loadavg_before: loadBefore.map((x) => Number(x.toFixed(2))), loadavg_after: os.loadavg().map((x) => Number(x.toFixed(2))) };
-  fs.writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2) + '\n');
+  save(true);
   console.log(`measured peak (best large sgemm): ${fmt(peakGflops, 0)} GFLOP/s`);
   console.log(`results written to ${out}`);
 }
