@@ -64,8 +64,10 @@ export = function (RED: NodeAPI): void {
             classImageSteps: msg.classImageSteps === undefined ? undefined : numberIn('classImageSteps', msg.classImageSteps, 50, 1, 1000),
           },
           (p) => {
-            ctx.progress(t('detex-train.status.step'), p.step, p.total);
-            const pm: Msg = { topic: 'progress', payload: { step: p.step, total: p.total, loss: p.loss }, _msgid: msg._msgid };
+            const classImages = p.phase === 'class-images';
+            ctx.progress(t(classImages ? 'detex-train.status.classImages' : 'detex-train.status.step'), p.step, p.total);
+            const payload = { phase: p.phase ?? 'train', step: p.step, total: p.total, loss: p.loss, losses: p.losses };
+            const pm: Msg = { topic: classImages ? 'progress/class-images' : 'progress', payload, _msgid: msg._msgid };
             if (!p.preview) return ctx.send([null, pm]);
             const preview = p.preview;
             previews = previews.then(() => encodePng(preview).then((png) => ctx.send([null, { ...pm, preview: png }]), () => ctx.send([null, pm])));

@@ -26,6 +26,10 @@ export interface Progress {
   step: number;
   total: number;
   loss?: number;
+  /** training only: 'class-images' while prior-preservation images are generated, then 'train' (and 'preview') */
+  phase?: string;
+  /** training only: each loss term of the step */
+  losses?: Record<string, number>;
   /** a preview image as RGB uint8 [H, W, 3] */
   preview?: HostTensor;
 }

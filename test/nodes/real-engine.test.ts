@@ -84,7 +84,11 @@ describe('DETEX nodes on the real engine (embedded detex-tiny)', function () {
 
     // detex-train: the child process runs 2 real DETEX steps and writes a concept file
     const progress: number[] = [];
-    helper.getNode('progress').on('input', (m: { payload: { step: number } }) => progress.push(m.payload.step));
+    const phases = new Set<string>();
+    helper.getNode('progress').on('input', (m: { topic: string; payload: { step: number; phase: string } }) => {
+      phases.add(`${m.payload.phase}@${m.topic}`);
+      if (m.payload.phase === 'train') progress.push(m.payload.step);
+    });
     const done = next('concept', 100000);
     send('t', { payload: discs.map((d) => d.image), mask: discs.map((d) => d.mask), className: 'ball', options: { batchSize: 1, microBatch: 1, numClassImages: 2 }, classImageSteps: 2 });
     const c = await done;
@@ -92,6 +96,7 @@ describe('DETEX nodes on the real engine (embedded detex-tiny)', function () {
     const conceptFile = (c.payload as { path: string }).path;
     const concept = loadConcept(conceptFile);
     assert.deepStrictEqual([concept.meta.steps, concept.meta.classWord, concept.pose.length, progress], [2, 'ball', 2, [1, 2]]);
+    assert.ok(phases.has('class-images@progress/class-images') && phases.has('train@progress'), [...phases].join(', '));
 
     // prompt-composer: the concept's pseudo-words, with plain-array substitutions
     const pr = next('prompt');
