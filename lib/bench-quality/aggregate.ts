@@ -52,7 +52,8 @@ export function markdownTable(agg: Aggregate, rows: ReadonlyArray<{ key: string;
   const best: Record<string, number> = {};
   for (const c of cols) {
     const vals = rows.map((r) => agg[r.key]?.[c.key]?.mean).filter((v): v is number => v !== undefined);
-    if (vals.length > 1) best[c.key] = c.higherIsBetter === false ? Math.min(...vals) : Math.max(...vals);
+    // bold only a best that not every row shares
+    if (vals.length > 1 && new Set(vals).size > 1) best[c.key] = c.higherIsBetter === false ? Math.min(...vals) : Math.max(...vals);
   }
   const head = `| Method | ${cols.map((c) => c.label).join(' | ')} |`;
   const rule = `|---|${cols.map(() => '---:').join('|')}|`;

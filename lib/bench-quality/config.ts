@@ -44,18 +44,22 @@ export interface BenchSettings {
   attentionDownscale: number;
 }
 
-/** < 10 min on 2 cores with detex-mini (estimate; the run records its own timings). */
+/**
+ * Sizes from measurements on a detex-mini-shaped model (the landed VAE/CLIP, a random UNet [32, 64, 64] and SAM; WASM,
+ * CPU time): a training step ≈ 0.7 s at batch 1 (+1 class image), 1.3 s at batch 2, 2.6 s at batch 4; one DDIM step
+ * of one guided 64 px image ≈ 0.09 s. Per cell, quick ≈ 28 s training + 11 s sampling + scoring; full ≈ 70 s + 25 s.
+ * quick: 2 subjects × 5 methods ≈ 8 min; full: 6 × 5 ≈ 55 min, on 2 idle cores.
+ */
 export const QUICK: Readonly<Omit<BenchSettings, 'subjects' | 'methods'>> & { subjectCount: number } = {
-  subjectCount: 2, seeds: [0], photos: 4, dataSeed: 0, trainSteps: 60, batchSize: 2, learningRate: 1e-4,
+  subjectCount: 2, seeds: [0], photos: 4, dataSeed: 0, trainSteps: 40, batchSize: 1, learningRate: 1e-4,
   numClassImages: 4, classImageSteps: 20, backgroundPrompts: 1, colourPrompt: true, posePrompt: true,
   imagesPerPrompt: 2, sampleSteps: 20, guidance: 6, attentionDownscale: 2,
 };
 
-/** < 60 min on 2 cores with detex-mini (estimate). */
 export const FULL: Readonly<Omit<BenchSettings, 'subjects' | 'methods'>> & { subjectCount: number } = {
-  subjectCount: 6, seeds: [0], photos: 4, dataSeed: 0, trainSteps: 200, batchSize: 4, learningRate: 1e-4,
-  numClassImages: 8, classImageSteps: 25, backgroundPrompts: 4, colourPrompt: true, posePrompt: true,
-  imagesPerPrompt: 4, sampleSteps: 50, guidance: 6, attentionDownscale: 2,
+  subjectCount: 6, seeds: [0], photos: 4, dataSeed: 0, trainSteps: 100, batchSize: 1, learningRate: 1e-4,
+  numClassImages: 8, classImageSteps: 25, backgroundPrompts: 3, colourPrompt: true, posePrompt: true,
+  imagesPerPrompt: 2, sampleSteps: 25, guidance: 6, attentionDownscale: 2,
 };
 
 export function defaultSettings(quick: boolean, over: Partial<BenchSettings> = {}): BenchSettings {

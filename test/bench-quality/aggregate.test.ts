@@ -42,5 +42,7 @@ describe('bench quality: aggregation', () => {
     assert.strictEqual(lines[2], '| CD | 0.2000 | — |');
     assert.strictEqual(lines[3], '| DETEX | **0.4000 ± 0.1000** | — |');
     assert.strictEqual(formatStat(null), '—');
+    const tie = markdownTable({ a: { k: { mean: 0, std: 0, n: 1 } }, b: { k: { mean: 0, std: 0, n: 1 } } }, [{ key: 'a', label: 'A' }, { key: 'b', label: 'B' }], [{ key: 'k', label: 'K' }]);
+    assert.ok(!tie.includes('**'), 'a tie shared by every row is not bold');
   });
 });
