@@ -172,9 +172,11 @@ export async function runBenchQuality(o: BenchOptions): Promise<BenchResult> {
     let attentionFile: string | undefined;
     let attentionTokens: Array<{ label: string; token: string; max: number; mean: number }> | undefined;
     let attentionPrompt: string | undefined;
-    if (!o.noAttention && s.methods.includes('detex')) {
+    const detexCell = cells.find((c) => c.method === 'detex' && c.subject === subjects[0].id && c.seed === s.seeds[0]);
+    if (!o.noAttention && detexCell && !fs.existsSync(path.join(o.out, detexCell.train.concept))) log(`note: no attention figure, ${detexCell.train.concept} is gone`);
+    else if (!o.noAttention && detexCell) {
       const sub = subjects[0];
-      const concept = path.join(o.out, 'concepts', `detex-${sub.id}-s${s.seeds[0]}.safetensors`);
+      const concept = path.join(o.out, detexCell.train.concept);
       attentionFile = path.join(o.out, `attention-${sub.id}.png`);
       const r = await attentionMaps(session, {
         prompt: 'a photo of a {{V}} {{class}} with {{P.1}} pose in {{B.1}} background', conceptPath: concept, tokens: ['V', 'P.1', 'B.1'],
@@ -224,11 +226,15 @@ async function runCell(
   out: string, session: DetexSession, features: FeatureExtractor, sub: SubjectData, method: string, seed: number, s: BenchSettings,
   key: string, clipMetrics: MetricName[], segment: (img: Image, p: [number, number]) => Promise<Mask>, log: (l: string) => void, signal?: AbortSignal,
 ): Promise<CellRecord> {
-  // all concepts in one folder, so the class-image cache (.detex-class-images/) is shared by methods and subjects
-  const concept = path.join(out, 'concepts', `${method}-${sub.id}-s${seed}.safetensors`);
+  // all concepts in one folder, so the class-image cache (.detex-class-images/) is shared by methods and subjects;
+  // the cell key in the name: other settings never resume (or reuse) this concept or its checkpoint
+  const concept = path.join(out, 'concepts', `${method}-${sub.id}-s${seed}-${key.slice(0, 8)}.safetensors`);
   const t0 = Date.now();
   let lastLoss: number | null = null;
-  const tr = await train(
+  // a concept is written only when its training has finished: a run killed while sampling skips training
+  const done = fs.existsSync(concept);
+  if (done) log('      (trained concept found, sampling only)');
+  const tr = done ? { steps: s.trainSteps, resumedAt: undefined, loss: undefined } : await train(
     session,
     {
       images: sub.scenes.map((x) => x.image), masks: sub.masks, className: sub.cls, conceptPath: concept, steps: s.trainSteps, seed,

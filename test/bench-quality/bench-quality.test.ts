@@ -58,12 +58,37 @@ describe('bench quality end to end on the embedded model (1 subject × 2 methods
   it('should resume from the cache: a second run computes nothing, a deleted cell is recomputed', async () => {
     const r = await runBenchQuality({ out, model: tiny, settings, log: () => undefined, noAttention: true });
     assert.strictEqual(r.computed, 0);
+    // killed after training, before the cell was written: the finished concept is reused, not retrained
+    fs.rmSync(path.join(out, 'cells', 'detex', 'cup-blue-dots-white-loop-s0.json'));
+    const lines: string[] = [];
+    const again = await runBenchQuality({ out, model: tiny, settings, log: (l) => lines.push(l), noAttention: true });
+    assert.strictEqual(again.computed, 1);
+    assert.ok(lines.some((l) => /trained concept found, sampling only/.test(l)), lines.join('\n'));
+    assert.deepStrictEqual(again.cells.find((c) => c.method === 'detex')!.scores, r.cells.find((c) => c.method === 'detex')!.scores, 'same concept, same seeds: same scores');
     fs.rmSync(path.join(out, 'cells', 'custom-diffusion', 'cup-blue-dots-white-loop-s0.json'));
     const r2 = await runBenchQuality({ out, model: tiny, settings, log: () => undefined, noAttention: true });
     assert.strictEqual(r2.computed, 1);
     // a changed setting invalidates the cache
     const r3 = await runBenchQuality({ out, model: tiny, settings: { ...settings, methods: ['custom-diffusion'], sampleSteps: 3 }, log: () => undefined, noAttention: true });
     assert.strictEqual(r3.computed, 1);
+  });
+
+  it('should continue a cell killed mid-training from its checkpoint', async () => {
+    const four = { ...settings, methods: ['detex' as const], trainSteps: 4 };
+    const ac = new AbortController();
+    const lines: string[] = [];
+    await assert.rejects(
+      runBenchQuality({ out, model: tiny, settings: four, noAttention: true, signal: ac.signal, log: (l) => {
+        lines.push(l);
+        if (/step 2\/4/.test(l)) ac.abort();
+      } }),
+      /cancelled/,
+    );
+    const after: string[] = [];
+    const r = await runBenchQuality({ out, model: tiny, settings: four, noAttention: true, log: (l) => after.push(l) });
+    assert.strictEqual(r.computed, 1);
+    assert.ok(after.some((l) => /resumed from step [23]/.test(l)), after.join('\n'));
+    assert.strictEqual(r.cells[0].train.steps, 4);
   });
 
   it('should be wired as `detex bench quality` and refuse unknown subjects and subcommands', async () => {
