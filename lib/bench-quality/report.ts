@@ -20,6 +20,8 @@ export interface ReportInput {
   cells: CellRecord[];
   aggregate: Aggregate;
   grids: string[];
+  /** per subject: rows = methods */
+  compare: string[];
   attention?: { file: string; prompt: string; tokens: Array<{ label: string; token: string; max: number; mean: number }> };
   seconds: number;
   computed: number;
@@ -46,6 +48,7 @@ const T1_COLS = [
 const T3_COLS = [{ key: 'clip-t', label: 'CLIP-T' }, { key: 'clip-i-fg', label: 'CLIP-I(FG)' }, { key: 'dino-i-fg', label: 'DINO-I*(FG)' }];
 const ORACLE_COLS = [
   { key: 'bg-acc', label: 'background right' }, { key: 'colour-acc', label: 'colour right' },
+  { key: 'colour-kept', label: 'own colour kept' }, { key: 'recolour', label: 'new colour' },
   { key: 'bg-prob', label: 'p(asked background)' }, { key: 'subject-found', label: 'subject found by SAM' },
 ];
 
@@ -111,7 +114,7 @@ function explain(): string[] {
     '- CLIP-T: cosine of the generated image\'s CLIP image embedding with the CLIP text embedding of the prompt without pseudo-words (the model\'s own `text_encoder` with its `text_projection`).',
     '- CLIP-I / CLIP-I(FG): mean cosine of generated and training photos\' CLIP image embeddings (FG: photos with the background blacked out by their SAM mask).',
     '- DINO-I* / DINO-I*(FG): the same with the DINO-I-like features named above.',
-    '- Oracle: SAM (one point at the image centre) masks the generated subject; `estimateBackground` must name the asked-for background and `estimateColour` inside the mask the expected body colour (the subject\'s own, or the prompt\'s new colour). A mask under 1 % or over 90 % of the image = no subject found (colour wrong, background read from the border frame).',
+    '- Oracle: SAM (one point at the image centre) masks the generated subject; `estimateBackground` must name the asked-for background and `estimateColour` inside the mask the expected body colour (the subject\'s own, or the prompt\'s new colour): **colour right** over all prompts, **own colour kept** over the background and pose prompts, **new colour** over the recolouring prompt. A mask under 1 % or over 90 % of the image = no subject found (colour wrong, background read from the border frame).',
   ];
 }
 
@@ -125,7 +128,7 @@ export function writeReports(out: string, r: ReportInput): { markdown: string; j
   fs.writeFileSync(table, [...warn, tables, ''].join('\n'));
   writeJsonAtomic(json, {
     model: r.model, backend: r.backend, settings: r.settings, featureName: r.featureName, clipTNote: r.clipTNote ?? null,
-    seconds: r.seconds, computed: r.computed, subjects: r.subjects, aggregate: r.aggregate, cells: r.cells, grids: r.grids, attention: r.attention ?? null, paper: PAPER,
+    seconds: r.seconds, computed: r.computed, subjects: r.subjects, aggregate: r.aggregate, cells: r.cells, grids: r.grids, compare: r.compare, attention: r.attention ?? null, paper: PAPER,
   });
   const promptLines = r.subjects.map((x) => `- ${x.id}: ${x.prompts.map((p) => `\`${p.template}\``).join(', ')}`);
   const md = [
@@ -155,6 +158,11 @@ export function writeReports(out: string, r: ReportInput): { markdown: string; j
     'Rows: subjects; first column: training photo 1; then the first image of each editing prompt, in the order above.',
     '',
     ...r.grids.map((g) => `### ${METHOD_LABELS[path.basename(g, '.png') as keyof typeof METHOD_LABELS] ?? g}\n\n![${g}](${g})\n`),
+    '## Methods side by side',
+    '',
+    `Rows: ${r.settings.methods.map((m) => METHOD_LABELS[m]).join(', ')}; columns as above.`,
+    '',
+    ...r.compare.map((g) => `### ${path.basename(g, '.png').replace(/^compare-/, '')}\n\n![${g}](${g})\n`),
     ...(r.attention
       ? [
         '## What the tokens attend to',

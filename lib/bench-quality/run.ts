@@ -30,7 +30,13 @@ import { imageGrid } from './grid';
 import { writeReports } from './report';
 
 /** Every score of a cell; the oracle ones are fractions of images (bg-prob: mean probability). */
-export const SCORE_KEYS = ['clip-t', 'clip-i', 'clip-i-fg', 'dino-i', 'dino-i-fg', 'bg-acc', 'colour-acc', 'bg-prob', 'subject-found'] as const;
+export const SCORE_KEYS = ['clip-t', 'clip-i', 'clip-i-fg', 'dino-i', 'dino-i-fg', 'bg-acc', 'colour-acc', 'colour-kept', 'recolour', 'bg-prob', 'subject-found'] as const;
+/** Scores of a cell read from some prompt kinds only: the subject's own colour kept (background and pose prompts),
+ *  the asked-for new colour (recolouring prompt). */
+const KIND_SCORES: Record<string, { from: 'colour-acc'; kinds: string[] }> = {
+  'colour-kept': { from: 'colour-acc', kinds: ['background', 'pose'] },
+  recolour: { from: 'colour-acc', kinds: ['colour'] },
+};
 
 export interface BenchOptions {
   out: string;
@@ -47,7 +53,7 @@ export interface BenchResult {
   model: ModelChoice;
   cells: CellRecord[];
   aggregate: Aggregate;
-  files: { markdown: string; json: string; html: string; table: string; grids: string[]; attention?: string };
+  files: { markdown: string; json: string; html: string; table: string; grids: string[]; compare: string[]; attention?: string };
   /** cells computed by this run (the rest came from the cache) */
   computed: number;
   seconds: number;
@@ -190,6 +196,7 @@ export async function runBenchQuality(o: BenchOptions): Promise<BenchResult> {
 
     // 4. grids: one per method, rows = subjects (first seed), columns = training photo 1 + each prompt's first image
     const grids: string[] = [];
+    const compare: string[] = [];
     for (const method of s.methods) {
       const rows: Array<Array<Image | undefined>> = [];
       for (const sub of subjects) {
@@ -204,6 +211,20 @@ export async function runBenchQuality(o: BenchOptions): Promise<BenchResult> {
       grids.push(file);
     }
 
+    // ... and one per subject: rows = methods
+    for (const sub of subjects) {
+      const rows: Array<Array<Image | undefined>> = [];
+      for (const method of s.methods) {
+        const cell = cells.find((c) => c.method === method && c.subject === sub.id && c.seed === s.seeds[0]);
+        const row: Array<Image | undefined> = [sub.scenes[0].image];
+        for (const p of cell?.prompts ?? []) row.push(p.images[0] ? (await decodeImage(path.join(o.out, p.images[0]))).rgb : undefined);
+        rows.push(row);
+      }
+      const file = path.join(o.out, 'grids', `compare-${sub.id}.png`);
+      await writePng(file, imageGrid(rows));
+      compare.push(file);
+    }
+
     // 5. aggregate and report
     const scoreCells: CellScores[] = cells.map((c) => ({ method: c.method, subject: c.subject, seed: c.seed, scores: c.scores }));
     const agg = aggregate(scoreCells, s.methods, [...SCORE_KEYS]);
@@ -211,11 +232,11 @@ export async function runBenchQuality(o: BenchOptions): Promise<BenchResult> {
     const files = writeReports(o.out, {
       model, settings: s, backend: `${backend.backend} (${backend.provider})`, featureName: features.name, clipTNote,
       subjects: subjects.map((x) => ({ id: x.id, maskIoU: x.maskIoU, prompts: x.prompts, photos: x.scenes.map((_, i) => `subjects/${x.id}/photo-${i + 1}.png`) })),
-      cells, aggregate: agg, grids: grids.map((g) => rel(o.out, g)), attention: attentionFile ? { file: rel(o.out, attentionFile), tokens: attentionTokens!, prompt: attentionPrompt! } : undefined,
+      cells, aggregate: agg, grids: grids.map((g) => rel(o.out, g)), compare: compare.map((g) => rel(o.out, g)), attention: attentionFile ? { file: rel(o.out, attentionFile), tokens: attentionTokens!, prompt: attentionPrompt! } : undefined,
       seconds, computed,
     });
     log(`report: ${files.html}\n${fs.readFileSync(files.table, 'utf8')}`);
-    return { model, cells, aggregate: agg, files: { ...files, grids, attention: attentionFile }, computed, seconds };
+    return { model, cells, aggregate: agg, files: { ...files, grids, compare, attention: attentionFile }, computed, seconds };
   } finally {
     features?.dispose();
     await session.dispose();
@@ -295,7 +316,10 @@ async function runCell(
     };
     prompts.push({ id: p.id, kind: p.kind, template: p.template, prompt: r.prompt, plain: r.prompt.replace(/<[^<>\s]+>/g, ' ').replace(/\s+/g, ' ').trim(), sampleSeed, images: files, scores, oracle: or });
   }
-  const cellScores = Object.fromEntries(SCORE_KEYS.map((k) => [k, mean(prompts.map((p) => p.scores[k]))]));
+  const cellScores = Object.fromEntries(SCORE_KEYS.map((k) => {
+    const only = KIND_SCORES[k];
+    return [k, only ? mean(prompts.filter((p) => only.kinds.includes(p.kind)).map((p) => p.scores[only.from])) : mean(prompts.map((p) => p.scores[k]))];
+  }));
   return {
     version: 1, key, method, subject: sub.id, seed,
     train: { steps: tr.steps, seconds: trainSeconds, loss: lastLoss ?? tr.loss ?? null, concept: rel(out, concept) },

@@ -35,6 +35,8 @@ describe('bench quality end to end on the embedded model (1 subject × 2 methods
       for (const k of ['clip-i', 'clip-i-fg', 'dino-i', 'dino-i-fg', 'bg-acc', 'colour-acc', 'bg-prob']) assert.strictEqual(typeof c.scores[k], 'number', k);
       assert.strictEqual(c.scores['clip-t'], null, 'detex-tiny has no text projection: CLIP-T is not computed');
       assert.strictEqual(c.train.steps, 2);
+      assert.strictEqual(c.scores['colour-kept'], c.scores['colour-acc'], 'only a background prompt: own colour kept = colour right');
+      assert.strictEqual(c.scores.recolour, null, 'no recolouring prompt');
     }
     // both methods saw the same prompt and sampling seed
     assert.deepStrictEqual(json.cells[0].prompts[0].template, json.cells[1].prompts[0].template);
@@ -50,6 +52,8 @@ describe('bench quality end to end on the embedded model (1 subject × 2 methods
     const grid = await decodeImage(r.files.grids[0]);
     assert.strictEqual(grid.width, 2 * 64 + 2, 'training photo + one prompt');
     assert.ok(r.files.attention && fs.existsSync(r.files.attention));
+    assert.strictEqual(r.files.compare.length, 1);
+    assert.strictEqual((await decodeImage(r.files.compare[0])).height, 2 * 64 + 2, 'one row per method');
     const html = fs.readFileSync(r.files.html, 'utf8');
     for (const f of [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1])) assert.ok(fs.existsSync(path.join(out, f)), `report links missing ${f}`);
     assert.match(fs.readFileSync(r.files.markdown, 'utf8'), /## What the tokens attend to/);
