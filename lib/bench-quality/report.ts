@@ -103,7 +103,7 @@ function settingsLines(r: ReportInput): string[] {
     `- Backend: ${r.backend}; wall time ${(r.seconds / 60).toFixed(1)} min (${r.computed} cells computed, ${r.cells.length - r.computed} from the cache)`,
     `- Subjects (held-out): ${s.subjects.join(', ')}; ${s.photos} photos each (data seed ${s.dataSeed}), masks from the model's SAM with the world's point prompt (IoU with the exact mask: ${r.subjects.map((x) => (x.maskIoU.reduce((a, b) => a + b, 0) / x.maskIoU.length).toFixed(2)).join(', ')})`,
     `- Training: ${s.trainSteps} steps, batch ${s.batchSize}, lr ${s.learningRate}, ${s.numClassImages} class images (${s.classImageSteps} DDIM steps), seeds ${s.seeds.join(', ')}; every other setting the paper's (γ 0.5, λ_pr 1, λ_CA 0.01, CA at latent/2); attribute word "pose" (the world's captions)`,
-    `- Sampling: ${s.imagesPerPrompt} images per prompt, ${s.sampleSteps} DDIM steps, guidance ${s.guidance}; sampling seeds 1000·seed + prompt index, the same for every method`,
+    `- Sampling: ${s.imagesPerPrompt} image(s) per prompt, ${s.sampleSteps} DDIM steps, guidance ${s.guidance}; sampling seeds 1000·seed + prompt index, the same for every method`,
     `- DINO-I* features: ${r.featureName}`,
     ...(r.clipTNote ? [`- ${r.clipTNote}`] : []),
   ];

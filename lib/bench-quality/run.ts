@@ -152,7 +152,7 @@ export async function runBenchQuality(o: BenchOptions): Promise<BenchResult> {
           const key = hashKey({
             stamp, method, subject: sub.id, seed, photos: s.photos, dataSeed: s.dataSeed, trainSteps: s.trainSteps, batchSize: s.batchSize,
             lr: s.learningRate, nCls: s.numClassImages, clsSteps: s.classImageSteps, prompts: sub.prompts, n: s.imagesPerPrompt,
-            sampleSteps: s.sampleSteps, guidance: s.guidance, clipMetrics, features: features.name,
+            sampleSteps: s.sampleSteps, guidance: s.guidance, clipMetrics, features: features.name, scoreKeys: SCORE_KEYS,
           });
           const file = cellPath(o.out, method, sub.id, seed);
           const cached = readCell(file, key);
