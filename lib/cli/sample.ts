@@ -12,7 +12,7 @@ import { loadDetexModels } from '../detex/load-models';
 import { resolveModelDir } from '../models/default-model';
 import { modelWeightBytes } from '../io/diffusers-folder';
 
-export const usage = 'sample --model <sd-folder> [--concept <file>] --prompt "a {{V}} {{class}} on the beach" [--seed 0] [--steps 50] [--guidance 6] [--count 1] [--width W --height H (default: the model size)] --out <folder>';
+export const usage = 'sample [--model <sd-folder>] [--concept <file>] --prompt "a {{V}} {{class}} on the beach" [--seed 0] [--steps 50] [--guidance 6] [--count 1] [--width W --height H (default: the model size)] --out <folder>';
 
 export async function sampleCommand(argv: string[]): Promise<number> {
   const { values: a } = parseArgs({

@@ -16,7 +16,7 @@ import { resolveModelDir } from '../models/default-model';
 import { modelWeightBytes } from '../io/diffusers-folder';
 
 export const usage =
-  'train --model <sd-folder> --images <folder|a.png,b.png> --masks <folder|a.png,…> --class <word> --out <concept.safetensors> ' +
+  'train [--model <sd-folder>] --images <folder|a.png,b.png> --masks <folder|a.png,…> --class <word> --out <concept.safetensors> ' +
   '[--image-encoder <clip-vision>] [--preset detex|custom-diffusion|no-mappers|no-attention-loss|no-joint-training] [--steps 600] [--batch 4] ' +
   '[--micro-batch N] [--lr 1e-5] [--seed 0] [--gamma 0.5] [--lambda-pr 1] [--lambda-ca 0.01] [--ca-norm mse|max-normalised] [--attribute pose|view] ' +
   '[--class-images <folder>|--num-class-images 200 --class-image-steps 50] [--cache <dir>] [--checkpoint <file>] [--checkpoint-every 100] [--resume] [--flip]';
