@@ -5,7 +5,10 @@
  * zero-shot accuracy per attribute is measured with exactly those prompts.
  */
 import { Rng } from '../random';
-import { BACKGROUND_WORDS, BackgroundKind, PATTERN_WORDS, RenderedScene, Split, worldVocabulary } from '../world';
+import {
+  BACKGROUNDS, BACKGROUND_WORDS, BackgroundKind, CLASSES, CLASS_DEFS, PATTERN_WORDS, RenderedScene, Split, SubjectIdentity,
+  renderScene, samplePose, splitOf, trainIdentities, worldVocabulary,
+} from '../world';
 import { worldBatch } from './world-data';
 import { MINI_PREPROCESSOR } from './clip-config';
 
@@ -79,9 +82,44 @@ export interface ClipBatch {
   texts: string[];
 }
 
-/** B fresh renders of the split (the shared world batches) with their texts; deterministic in `rng`. */
-export function clipBatch(rng: Rng, size: number, split: Split = 'train', imageSize = 64): ClipBatch {
-  const { scenes } = worldBatch(rng.fork('scenes'), { batch: size, size: imageSize, split });
+/**
+ * Hard negatives: groups of `k` renders sharing body colour, pattern and background and differing in class
+ * (train-split identities only). Why: in random batches colour + background tell every pair apart, so the
+ * image tower never had to learn shape (class zero-shot stayed at chance on train and held-out renders).
+ */
+export function classContrastScenes(rng: Rng, groups: number, k: number, imageSize: number): RenderedScene[] {
+  const pool = trainIdentities();
+  const out: RenderedScene[] = [];
+  for (let g = 0; g < groups; g++) {
+    const grng = rng.fork(`group:${g}`);
+    const base = pool[grng.int(pool.length)];
+    const background: BackgroundKind = BACKGROUNDS[grng.int(BACKGROUNDS.length)];
+    const classes = [...CLASSES].filter((c) => c !== base.cls);
+    const picked = [base.cls];
+    while (picked.length < k && classes.length > 0) {
+      const c = classes.splice(grng.int(classes.length), 1)[0];
+      const details = CLASS_DEFS[c].details;
+      const id: SubjectIdentity = { ...base, cls: c, detail: details[grng.int(details.length)] };
+      if (splitOf(id) === 'train') picked.push(c);
+    }
+    for (const c of picked) {
+      const details = CLASS_DEFS[c].details;
+      const subject: SubjectIdentity = c === base.cls ? base : { ...base, cls: c, detail: details[grng.int(details.length)] };
+      if (splitOf(subject) !== 'train') continue;
+      out.push(renderScene({ subject, pose: samplePose(c, grng), background }, { size: imageSize, seed: grng.int(0x7fffffff) }));
+    }
+  }
+  return out;
+}
+
+/**
+ * B fresh renders of the split (the shared world batches) with their texts; deterministic in `rng`. A share
+ * `hardShare` of them comes as class-contrast groups (`classContrastScenes`).
+ */
+export function clipBatch(rng: Rng, size: number, split: Split = 'train', imageSize = 64, hardShare = 0): ClipBatch {
+  const hard = split === 'train' && hardShare > 0 ? classContrastScenes(rng.fork('hard'), Math.round((size * hardShare) / 4), 4, imageSize).slice(0, size) : [];
+  const { scenes: random } = worldBatch(rng.fork('scenes'), { batch: size - hard.length, size: imageSize, split });
+  const scenes = [...random, ...hard];
   const textRng = rng.fork('texts');
   return { scenes, pixels: normalizePixels(scenes), texts: scenes.map((s) => trainingText(s, textRng)) };
 }

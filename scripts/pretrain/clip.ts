@@ -27,7 +27,7 @@ const EVAL_N = 512;
 const EVAL_SEED = 4242;
 
 async function main(): Promise<void> {
-  const args = parseRunArgs('clip', ROOT, { 'eval-only': { type: 'boolean' }, batch: { type: 'string' } });
+  const args = parseRunArgs('clip', ROOT, { 'eval-only': { type: 'boolean' }, batch: { type: 'string' }, hard: { type: 'string' } });
   const info = await initBackend();
   console.log(`backend ${info.backend} (${info.provider})`);
   const tokDir = path.join(args.out, 'tokenizer');
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   }
   const clip = new MiniClip(CLIPTokenizer.fromFolder(tokDir), SEED);
   const batch = Number(args.rest.batch ?? BATCH);
+  // from step 560 on: half of each batch in class-contrast groups (run 3); 0 reproduces runs 1–2
+  const hardShare = Number(args.rest.hard ?? 0.5);
   const held = evalScenes(EVAL_N, EVAL_SEED).scenes;
   const evalLog = path.join(args.cache, 'eval.jsonl');
 
@@ -81,7 +83,7 @@ async function main(): Promise<void> {
     handleSignals: true,
     metadata: { component: 'clip', batch: String(batch) },
     loss: ({ rng }) => {
-      const b = clipBatch(rng, batch);
+      const b = clipBatch(rng, batch, 'train', 64, hardShare);
       const pixels = tf.tensor4d(b.pixels, [batch, 64, 64, 3]);
       const { contrastive, attribute } = clip.losses(pixels, b.texts, b.scenes.map((s) => ({ ...s.attributes })));
       // run 1 (steps 1–420) trained the contrastive term alone: see MiniClip.losses

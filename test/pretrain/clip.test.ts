@@ -8,7 +8,8 @@ import { readSafetensors } from '../../lib/io/safetensors';
 import { asFloat32 } from '../../lib/io/host-tensor';
 import { exportComponent } from '../../lib/pretrain/export';
 import { MINI_TEXT_CONFIG } from '../../lib/pretrain/clip-config';
-import { ATTRIBUTES, attributePrompt, attributeValues, clipBatch } from '../../lib/pretrain/clip-data';
+import { ATTRIBUTES, attributePrompt, attributeValues, classContrastScenes, clipBatch } from '../../lib/pretrain/clip-data';
+import { splitOf, parseSubjectId } from '../../lib/world';
 import { LOGIT_SCALE, MiniClip, SUB_TABLE, sameTextTargets } from '../../lib/pretrain/clip-model';
 import { zeroShotAccuracy } from '../../lib/pretrain/clip-eval';
 import { Rng } from '../../lib/random';
@@ -27,6 +28,15 @@ describe('pretrain clip', function () {
   it('should spread soft targets evenly over items with the same text', () => {
     const t = sameTextTargets(['a ball', 'a cup', 'a ball']);
     assert.deepStrictEqual(Array.from(t), [0.5, 0, 0.5, 0, 1, 0, 0.5, 0, 0.5]);
+  });
+
+  it('should build class-contrast groups: same colour, pattern, background, different classes, train split only', () => {
+    const scenes = classContrastScenes(new Rng(8), 6, 4, 32);
+    assert.ok(scenes.length >= 12);
+    for (const s of scenes) assert.strictEqual(splitOf(parseSubjectId(s.subjectId)), 'train');
+    const key = (s: (typeof scenes)[number]) => `${s.attributes.colour}-${s.attributes.pattern}-${s.attributes.background}`;
+    assert.strictEqual(key(scenes[0]), key(scenes[1]));
+    assert.notStrictEqual(scenes[0].attributes.class, scenes[1].attributes.class);
   });
 
   it('should cover every token of training texts and zero-shot prompts with the sub-table', () => {
