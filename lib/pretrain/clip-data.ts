@@ -118,7 +118,7 @@ export function classContrastScenes(rng: Rng, groups: number, k: number, imageSi
  */
 export function clipBatch(rng: Rng, size: number, split: Split = 'train', imageSize = 64, hardShare = 0): ClipBatch {
   const hard = split === 'train' && hardShare > 0 ? classContrastScenes(rng.fork('hard'), Math.round((size * hardShare) / 4), 4, imageSize).slice(0, size) : [];
-  const { scenes: random } = worldBatch(rng.fork('scenes'), { batch: size - hard.length, size: imageSize, split });
+  const random = hard.length < size ? worldBatch(rng.fork('scenes'), { batch: size - hard.length, size: imageSize, split }).scenes : [];
   const scenes = [...random, ...hard];
   const textRng = rng.fork('texts');
   return { scenes, pixels: normalizePixels(scenes), texts: scenes.map((s) => trainingText(s, textRng)) };

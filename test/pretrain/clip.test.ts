@@ -37,6 +37,7 @@ describe('pretrain clip', function () {
     const key = (s: (typeof scenes)[number]) => `${s.attributes.colour}-${s.attributes.pattern}-${s.attributes.background}`;
     assert.strictEqual(key(scenes[0]), key(scenes[1]));
     assert.notStrictEqual(scenes[0].attributes.class, scenes[1].attributes.class);
+    assert.strictEqual(clipBatch(new Rng(8), 8, 'train', 32, 1).scenes.length, 8, 'an all-contrast batch');
   });
 
   it('should cover every token of training texts and zero-shot prompts with the sub-table', () => {
