@@ -51,7 +51,8 @@ export function formatStat(s: Stat | null, decimals = 4): string {
 export function markdownTable(agg: Aggregate, rows: ReadonlyArray<{ key: string; label: string }>, cols: ReadonlyArray<{ key: string; label: string; higherIsBetter?: boolean }>, decimals = 4): string {
   const best: Record<string, number> = {};
   for (const c of cols) {
-    const vals = rows.map((r) => agg[r.key]?.[c.key]?.mean).filter((v): v is number => v !== undefined);
+    // compared as printed: float noise below the shown decimals is no win
+    const vals = rows.map((r) => agg[r.key]?.[c.key]?.mean).filter((v): v is number => v !== undefined).map((v) => Number(v.toFixed(decimals)));
     // bold only a best that not every row shares
     if (vals.length > 1 && new Set(vals).size > 1) best[c.key] = c.higherIsBetter === false ? Math.min(...vals) : Math.max(...vals);
   }
@@ -61,7 +62,7 @@ export function markdownTable(agg: Aggregate, rows: ReadonlyArray<{ key: string;
     const cells = cols.map((c) => {
       const s = agg[r.key]?.[c.key] ?? null;
       const t = formatStat(s, decimals);
-      return s && best[c.key] === s.mean ? `**${t}**` : t;
+      return s && best[c.key] === Number(s.mean.toFixed(decimals)) ? `**${t}**` : t;
     });
     return `| ${r.label} | ${cells.join(' | ')} |`;
   });

@@ -44,5 +44,7 @@ describe('bench quality: aggregation', () => {
     assert.strictEqual(formatStat(null), '—');
     const tie = markdownTable({ a: { k: { mean: 0, std: 0, n: 1 } }, b: { k: { mean: 0, std: 0, n: 1 } } }, [{ key: 'a', label: 'A' }, { key: 'b', label: 'B' }], [{ key: 'k', label: 'K' }]);
     assert.ok(!tie.includes('**'), 'a tie shared by every row is not bold');
+    const noise = markdownTable({ a: { k: { mean: 0.25, std: 0, n: 1 } }, b: { k: { mean: 0.25 + 1e-12, std: 0, n: 1 } } }, [{ key: 'a', label: 'A' }, { key: 'b', label: 'B' }], [{ key: 'k', label: 'K' }], 3);
+    assert.ok(!noise.includes('**'), 'float noise below the printed decimals is a tie');
   });
 });
