@@ -67,7 +67,9 @@ export function scaledDotProductAttention(q: tf.Tensor3D, k: tf.Tensor3D, v: tf.
   if (!opts.bias && !opts.wantProbs && q.dtype === 'float32' && tf.getKernel(FUSED, tf.getBackend()) && tf.getKernel(FUSED_GRAD, tf.getBackend())) {
     return { out: fusedAttention(q, k, v, opts.heads, opts.scale ?? 1 / Math.sqrt(q.shape[2] / opts.heads)) };
   }
-  const perHead = tf.getBackend() === 'wasm';
+  // Per head only for inference: under a gradient tape each head's slice has a full-size (zero-padded)
+  // gradient, so training memory and time would grow with batch × heads.
+  const perHead = tf.getBackend() === 'wasm' && !tf.engine().isTapeOn();
   const [out, probs] = tf.tidy(() => (perHead ? attentionPerHead(q, k, v, opts) : attentionBatched(q, k, v, opts))) as tf.Tensor[];
   return { out: out as tf.Tensor3D, probs: probs as tf.Tensor4D | undefined };
 }
