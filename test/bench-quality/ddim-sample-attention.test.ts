@@ -7,6 +7,7 @@ import { helper, ALL_NODES, catchNode, tmpUserDir, next, send } from '../nodes/h
 import { resetEngine, getEngine } from '../../nodes/shared/engine';
 import { DetexSession, train } from '../../lib/engine';
 import { subjectPhotos } from '../../lib/world';
+import { defaultModelDir } from '../../lib/models/default-model';
 
 describe('ddim-sample attentionMaps option (real engine, detex-tiny)', function () {
   this.timeout(300000);
@@ -41,7 +42,8 @@ describe('ddim-sample attentionMaps option (real engine, detex-tiny)', function 
     const pos = (n: Record<string, unknown>) => ({ z: 'f1', x: 0, y: 0, wires: [], ...n });
     const flow = [
       { id: 'f1', type: 'tab' },
-      { id: 'm', type: 'detex-model', z: 'f1', folder: '' },
+      // detex-tiny by path: the nodes' empty-folder default is the first landed model folder (detex-mini once it exists)
+      { id: 'm', type: 'detex-model', z: 'f1', folder: defaultModelDir() },
       pos({ id: 'ds', type: 'ddim-sample', model: 'm', steps: 2, seed: 3, concept: 'blob.safetensors', attentionMaps: true, wires: [['img'], []] }),
       pos({ id: 'img', type: 'helper' }), pos({ id: 'caught', type: 'helper' }), pos({ id: 'catch', type: 'catch', wires: [['caught']] }),
     ];
@@ -50,7 +52,7 @@ describe('ddim-sample attentionMaps option (real engine, detex-tiny)', function 
     helper.getNode('caught').on('input', (m: { error: { message: string } }) => errors.push(m.error.message));
     let got = next('img', 120000);
     send('ds', { payload: 'a photo of a {{V}} {{class}} with {{P.1}} pose in {{B.2}} background' });
-    let msg = await got;
+    let msg = await Promise.race([got, new Promise<never>((_, reject) => helper.getNode('caught').once('input', (m: { error: { message: string } }) => reject(new Error(m.error.message))))]);
     assert.deepStrictEqual(errors, []);
     const maps = msg.attentionMaps as { png: Buffer; tokens: Array<{ label: string; token: string; max: number }> };
     assert.deepStrictEqual(maps.tokens.map((t) => t.label), ['V', 'P.1', 'B.2']);
