@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { defaultModelDir, resolveModelDir } from '../../lib/models/default-model';
 
 /** The package root (…/node-red-contrib-detex), from dist/nodes/shared or nodes/shared. */
 export function packageRoot(): string {
@@ -12,20 +13,13 @@ export function packageRoot(): string {
 }
 
 /**
- * The embedded default model: `models/` of the package if it is a diffusers folder itself
- * (model_index.json), else its first sub-folder that is one. The one place that knows this.
+ * The embedded default model, as lib decides it (lib/models/default-model): the nodes, the CLI and the demo
+ * always agree on which folder an empty model setting means.
  */
 export function defaultModelFolder(): string {
-  const base = path.join(packageRoot(), 'models');
-  if (fs.existsSync(path.join(base, 'model_index.json'))) return base;
-  if (fs.existsSync(base)) {
-    for (const e of fs.readdirSync(base, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      if (e.isDirectory() && fs.existsSync(path.join(base, e.name, 'model_index.json'))) return path.join(base, e.name);
-    }
-  }
-  return base;
+  return defaultModelDir();
 }
 
 export function modelFolderFrom(configured: unknown): string {
-  return typeof configured === 'string' && configured.trim() !== '' ? path.resolve(configured.trim()) : defaultModelFolder();
+  return resolveModelDir(typeof configured === 'string' ? configured : undefined);
 }
