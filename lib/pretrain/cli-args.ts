@@ -6,6 +6,7 @@
  *   --out DIR     model folder to export into (default models/detex-mini)
  *   --max-steps N stop after N updates in this run (benchmarking)
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 
@@ -27,6 +28,7 @@ export function parseRunArgs(name: string, root: string, extra: Record<string, {
       'max-steps': { type: 'string' },
       cache: { type: 'string' },
       out: { type: 'string' },
+      'from-scratch': { type: 'boolean' },
       ...extra,
     },
   });
@@ -39,4 +41,20 @@ export function parseRunArgs(name: string, root: string, extra: Record<string, {
     out: (values.out as string | undefined) ?? path.join(root, 'models', 'detex-mini'),
     rest: values as Record<string, string | boolean | undefined>,
   };
+}
+
+/**
+ * A run without a checkpoint starts from fresh weights and its first export overwrites `<out>/<folder>`. The
+ * checkpoints live in the git-ignored cache, so on a new machine that would silently replace committed, trained
+ * weights with random ones: refuse unless --from-scratch is given.
+ */
+export function refuseToOverwriteTrained(args: RunArgs, checkpointFile: string, folders: string[]): void {
+  if (args.rest['from-scratch'] || fs.existsSync(path.join(args.cache, checkpointFile))) return;
+  const trained = folders.filter((f) => fs.existsSync(path.join(args.out, f)) && fs.readdirSync(path.join(args.out, f)).some((n) => n.endsWith('.safetensors')));
+  if (trained.length) {
+    throw new Error(
+      `no checkpoint in ${args.cache}, but ${trained.map((f) => path.join(args.out, f)).join(', ')} already hold(s) trained weights: ` +
+        'starting over would overwrite them. Restore the checkpoint, or pass --from-scratch to retrain from random weights.',
+    );
+  }
 }

@@ -11,7 +11,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { CLIPTokenizer } from '../../lib/models/clip/tokenizer';
-import { exportComponent, parseRunArgs, runLoop, evalScenes } from '../../lib/pretrain';
+import { exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop, evalScenes } from '../../lib/pretrain';
 import { loadCheckpoint } from '../../lib/pretrain/checkpoint';
 import { AdamW } from '../../lib/detex/adamw';
 import { MINI_PREPROCESSOR, MINI_TEXT_CONFIG, MINI_VISION_CONFIG, TOKENIZER_FILES } from '../../lib/pretrain/clip-config';
@@ -28,6 +28,7 @@ const EVAL_SEED = 4242;
 
 async function main(): Promise<void> {
   const args = parseRunArgs('clip', ROOT, { 'eval-only': { type: 'boolean' }, batch: { type: 'string' }, hard: { type: 'string' } });
+  if (!args.rest['eval-only']) refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['text_encoder', 'image_encoder']);
   const info = await initBackend();
   console.log(`backend ${info.backend} (${info.provider})`);
   const tokDir = path.join(args.out, 'tokenizer');

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
-import { evalScenes, exportComponent, parseRunArgs, runLoop, worldBatch } from '../../lib/pretrain';
+import { evalScenes, exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { loadCheckpoint } from '../../lib/pretrain/checkpoint';
 import { AdamW } from '../../lib/detex/adamw';
 import { MINI_SAM_CONFIG, SAM_IMAGE_SIZE } from '../../lib/pretrain/sam-config';
@@ -28,6 +28,7 @@ const GROUPS: Array<[PromptKind, number]> = [['point', 0.5], ['box', 0.25], ['po
 
 async function main(): Promise<void> {
   const args = parseRunArgs('sam', ROOT, { 'eval-only': { type: 'boolean' }, batch: { type: 'string' } });
+  if (!args.rest['eval-only']) refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['sam']);
   const info = await initBackend();
   console.log(`backend ${info.backend} (${info.provider})`);
   const model = new MiniSam(SEED);

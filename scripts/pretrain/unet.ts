@@ -23,7 +23,7 @@ import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { ParamStore } from '../../lib/nn/params';
 import { seededInitializer } from '../../lib/nn/init';
-import { CHECKPOINT_FILE, exportComponent, loadCheckpoint, parseRunArgs, runLoop, worldBatch, AdamW } from '../../lib/pretrain';
+import { CHECKPOINT_FILE, exportComponent, loadCheckpoint, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch, AdamW } from '../../lib/pretrain';
 import { evaluateT2I } from '../../lib/pretrain/t2i-eval';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
@@ -65,6 +65,7 @@ async function main(): Promise<void> {
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
+  if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
 
   const vaeDir = path.join(args.out, 'vae');
   const vae = AutoencoderKL.load(vaeDir);

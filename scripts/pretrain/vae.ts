@@ -17,7 +17,7 @@ import { writePng } from '../../lib/io/image';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { ParamStore } from '../../lib/nn/params';
 import { seededInitializer } from '../../lib/nn/init';
-import { evalScenes, exportComponent, parseRunArgs, runLoop, worldBatch } from '../../lib/pretrain';
+import { evalScenes, exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { imageGrid, meanPsnr } from '../../lib/pretrain/grid';
 import { Rng } from '../../lib/random';
 import { SIZE, vaeConfig } from './vae-config';
@@ -47,6 +47,7 @@ async function main(): Promise<void> {
   const factor = Number(probe.rest.factor ?? 4) as 4 | 8;
   if (factor !== 4 && factor !== 8) throw new Error(`--factor must be 4 or 8, got ${factor}`);
   const args = parseRunArgs(`vae-f${factor}`, root, { factor: { type: 'string' }, batch: { type: 'string' } });
+  refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['vae']);
   const batch = Number(args.rest.batch ?? 12);
   const config = vaeConfig(factor);
   const store = ParamStore.initializing(seededInitializer(SEED));
