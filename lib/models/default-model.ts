@@ -22,3 +22,25 @@ export function defaultModelDir(): string {
 export function resolveModelDir(configured?: string): string {
   return configured && configured.trim() ? path.resolve(configured.trim()) : defaultModelDir();
 }
+
+/**
+ * model_index.json of a complete DETEX model folder: a StableDiffusionPipeline layout plus the CLIP image
+ * encoder (attribute mappers, CLIP-I) and SAM (masks). `note` says what the weights are.
+ */
+export function detexModelIndex(note: string): Record<string, unknown> {
+  return {
+    _class_name: 'StableDiffusionPipeline',
+    _diffusers_version: '0.27.2',
+    _detex_note: note,
+    unet: ['diffusers', 'UNet2DConditionModel'],
+    vae: ['diffusers', 'AutoencoderKL'],
+    text_encoder: ['transformers', 'CLIPTextModel'],
+    tokenizer: ['transformers', 'CLIPTokenizer'],
+    scheduler: ['diffusers', 'DDIMScheduler'],
+    image_encoder: ['transformers', 'CLIPVisionModelWithProjection'],
+    sam: ['segment_anything', 'Sam'],
+    safety_checker: [null, null],
+    feature_extractor: [null, null],
+    requires_safety_checker: false,
+  };
+}

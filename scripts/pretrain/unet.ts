@@ -29,26 +29,13 @@ import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
 import { SCHEDULER_CONFIG, unetConfig } from './unet-config';
+import { detexModelIndex } from '../../lib/models/default-model';
 
 const SEED = 20240228;
 const SIZE = 64;
 const CFG_DROPOUT = 0.1;
 
-const MODEL_INDEX = {
-  _class_name: 'StableDiffusionPipeline',
-  _diffusers_version: '0.27.2',
-  _detex_note: 'detex-mini: pretrained on the procedural world (lib/world, train split) by scripts/pretrain; see TRAINING.md',
-  unet: ['diffusers', 'UNet2DConditionModel'],
-  vae: ['diffusers', 'AutoencoderKL'],
-  text_encoder: ['transformers', 'CLIPTextModel'],
-  tokenizer: ['transformers', 'CLIPTokenizer'],
-  scheduler: ['diffusers', 'DDIMScheduler'],
-  image_encoder: ['transformers', 'CLIPVisionModelWithProjection'],
-  sam: ['segment_anything', 'Sam'],
-  safety_checker: [null, null],
-  feature_extractor: [null, null],
-  requires_safety_checker: false,
-};
+const MODEL_INDEX = detexModelIndex('detex-mini: pretrained on the procedural world (lib/world, train split) by scripts/pretrain; see TRAINING.md');
 
 function sha1(file: string): string {
   return crypto.createHash('sha1').update(fs.readFileSync(file)).digest('hex').slice(0, 12);
