@@ -37,7 +37,8 @@ export function saveCheckpoint(
 }
 
 /** Restores variables and optimizer from `file`; returns the step it was taken at and its metadata. */
-export function loadCheckpoint(file: string, vars: ReadonlyMap<string, tf.Variable>, opt: AdamW): { step: number; metadata: Record<string, string> } {
+/** Restores the weights, and the optimizer's moments when `opt` is given (evaluation needs only the weights). */
+export function loadCheckpoint(file: string, vars: ReadonlyMap<string, tf.Variable>, opt?: AdamW): { step: number; metadata: Record<string, string> } {
   const r = SafetensorsReader.open(file);
   try {
     const meta = r.metadata;
@@ -50,11 +51,12 @@ export function loadCheckpoint(file: string, vars: ReadonlyMap<string, tf.Variab
       const p = toTf(r.read(`p/${name}`));
       variable.assign(p);
       p.dispose();
+      if (!opt) continue;
       m.set(name, toTf(r.read(`m/${name}`)));
       v.set(name, toTf(r.read(`v/${name}`)));
     }
     const step = Number(meta.step);
-    opt.setState({ step, m, v });
+    opt?.setState({ step, m, v });
     return { step, metadata: meta };
   } finally {
     r.close();

@@ -13,7 +13,6 @@ import { initBackend } from '../../lib/backend';
 import { CLIPTokenizer } from '../../lib/models/clip/tokenizer';
 import { exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop, evalScenes } from '../../lib/pretrain';
 import { loadCheckpoint } from '../../lib/pretrain/checkpoint';
-import { AdamW } from '../../lib/detex/adamw';
 import { MINI_PREPROCESSOR, MINI_TEXT_CONFIG, MINI_VISION_CONFIG, TOKENIZER_FILES } from '../../lib/pretrain/clip-config';
 import { clipBatch } from '../../lib/pretrain/clip-data';
 import { MiniClip } from '../../lib/pretrain/clip-model';
@@ -63,9 +62,7 @@ async function main(): Promise<void> {
   };
 
   if (args.rest['eval-only']) {
-    const adam = new AdamW(clip.vars, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
-    const { step } = loadCheckpoint(path.join(args.cache, 'checkpoint.safetensors'), clip.vars, adam);
-    adam.dispose();
+    const { step } = loadCheckpoint(path.join(args.cache, 'checkpoint.safetensors'), clip.vars);
     evaluate(step);
     clip.dispose();
     return;

@@ -12,7 +12,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { evalScenes, exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { loadCheckpoint } from '../../lib/pretrain/checkpoint';
-import { AdamW } from '../../lib/detex/adamw';
 import { MINI_SAM_CONFIG, SAM_IMAGE_SIZE } from '../../lib/pretrain/sam-config';
 import { PromptKind, promptFor } from '../../lib/pretrain/sam-data';
 import { MiniSam, sceneImages, sceneMasks } from '../../lib/pretrain/sam-model';
@@ -45,9 +44,7 @@ async function main(): Promise<void> {
   };
 
   if (args.rest['eval-only']) {
-    const adam = new AdamW(model.vars, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
-    const { step } = loadCheckpoint(path.join(args.cache, 'checkpoint.safetensors'), model.vars, adam);
-    adam.dispose();
+    const { step } = loadCheckpoint(path.join(args.cache, 'checkpoint.safetensors'), model.vars);
     evaluate(step);
     model.dispose();
     return;

@@ -23,7 +23,7 @@ import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { ParamStore } from '../../lib/nn/params';
 import { seededInitializer } from '../../lib/nn/init';
-import { CHECKPOINT_FILE, exportComponent, loadCheckpoint, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch, AdamW } from '../../lib/pretrain';
+import { CHECKPOINT_FILE, exportComponent, loadCheckpoint, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { evaluateT2I } from '../../lib/pretrain/t2i-eval';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
@@ -96,9 +96,7 @@ async function main(): Promise<void> {
 
   if (args.rest['eval-only']) {
     if (fs.existsSync(ckpt)) {
-      const opt = new AdamW(vars, { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
-      const { step } = loadCheckpoint(ckpt, vars, opt);
-      opt.dispose();
+      const { step } = loadCheckpoint(ckpt, vars);
       await evaluate(step);
     } else await evaluate(0);
   } else {
