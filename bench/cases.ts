@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readInput } from './inputs';
+import { readTidy } from './read-tidy';
 import { detexCase, sampleCase, sd15Case, unetTrainCase } from './model-cases';
 
 export interface InputSpec { name: string; shape: number[]; seed: number; lo?: number; hi?: number }
@@ -39,11 +40,13 @@ function kernelCase(name: string, flop: number | undefined, inputs: InputSpec[],
     prepare(dir) {
       const xs = inputs.map((s) => t(dir, s));
       return {
-        step: () => tf.tidy(() => {
-          const out = f(...xs);
-          const all = (Array.isArray(out) ? out : [out]).map((o) => o.dataSync() as Float32Array);
-          return all[0];
-        }),
+        step: () => {
+          const out = tf.tidy(() => f(...xs));
+          const all = Array.isArray(out) ? out : [out];
+          const first = readTidy(() => all[0]);
+          tf.dispose(all);
+          return first;
+        },
         dispose: () => xs.forEach((x) => x.dispose()),
       };
     },
@@ -103,7 +106,7 @@ export const CASES: BenchCase[] = [
       const x = t(dir, { name: 'unet_x', shape: [2, 32, 32, 4], seed: 20 }) as tf.Tensor4D;
       const ctx = t(dir, { name: 'unet_ctx', shape: [2, 77, 32], seed: 21 }) as tf.Tensor3D;
       return {
-        step: () => tf.tidy(() => model.forward(x, [500, 500], ctx).dataSync() as Float32Array),
+        step: () => readTidy(() => model.forward(x, [500, 500], ctx)),
         dispose: () => { x.dispose(); ctx.dispose(); model.dispose(); },
       };
     }),
@@ -116,7 +119,7 @@ export const CASES: BenchCase[] = [
       const vae = AutoencoderKL.load(path.join(fx, 'sd-tiny', 'vae'), { warn: () => {} });
       const z = t(dir, { name: 'vae_z', shape: [1, 32, 32, 4], seed: 23 }) as tf.Tensor4D;
       return {
-        step: () => tf.tidy(() => vae.decode(z).dataSync() as Float32Array),
+        step: () => readTidy(() => vae.decode(z)),
         dispose: () => { z.dispose(); vae.dispose(); },
       };
     }),
@@ -137,7 +140,7 @@ export const CASES: BenchCase[] = [
       const sam = loadSamFromFolder(path.join(fx, 'sam-tiny'), { warn: () => {} });
       const img = t(dir, { name: 'sam_img', shape: [1, 128, 128, 3], seed: 24 }) as tf.Tensor4D;
       return {
-        step: () => tf.tidy(() => sam.imageEncoder.apply(img).dataSync() as Float32Array),
+        step: () => readTidy(() => sam.imageEncoder.apply(img)),
         dispose: () => { img.dispose(); sam.dispose(); },
       };
     }),

@@ -8,6 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
+import { readTidy } from './read-tidy';
 import type { BenchCase, InputSpec, Prepared } from './cases';
 import { readInput } from './inputs';
 import { sd15Dir } from './sd15';
@@ -139,7 +140,7 @@ export function sd15Case(): BenchCase {
       const model = UNet2DConditionModel.load(sd15Dir(), quiet);
       const [xt, ct] = [x, c].map((s) => load(dir, s));
       return {
-        step: () => tf.tidy(() => model.forward(xt as tf.Tensor4D, [500], ct as tf.Tensor3D).dataSync() as Float32Array),
+        step: () => readTidy(() => model.forward(xt as tf.Tensor4D, [500], ct as tf.Tensor3D)),
         dispose: () => { xt.dispose(); ct.dispose(); model.dispose(); },
       };
     },
