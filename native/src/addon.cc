@@ -28,6 +28,7 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
     int n = a.i32(0);
     if (n < 1) throw ArgError("threads must be >= 1");
     omp_set_num_threads(n);
+    quietPool(true);  // a larger pool has new threads (signal-guard.h)
     return undefined(env);
   });
 }

@@ -47,6 +47,7 @@ void gemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 // scaled logits, for the backward).
 napi_value Attention(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
+    SignalScope signals;  // sgemm kernels must not take a signal (signal-guard.h)
     Args a(env, info);
     size_t nq, nk, nv, no, nl;
     const float* q = a.f32(0, &nq);
@@ -94,6 +95,7 @@ napi_value Attention(napi_env env, napi_callback_info info) {
 // dK and dV accumulate without atomics; query rows go by blocks inside it.
 napi_value AttentionBackward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
+    SignalScope signals;  // sgemm kernels must not take a signal (signal-guard.h)
     Args a(env, info);
     size_t n[9];
     const float* q = a.f32(0, &n[0]);

@@ -92,6 +92,7 @@ void need(size_t got, size_t want, const char* what) {
 // conv2dForward(x, filter, bias|null, y, geometry, activation, leakyAlpha)
 napi_value Conv2dForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
+    SignalScope signals;  // sgemm kernels must not take a signal (signal-guard.h)
     Args a(env, info);
     size_t nx, nw, nb, ny;
     float* x = a.f32(0, &nx);
@@ -123,6 +124,7 @@ napi_value Conv2dForward(napi_env env, napi_callback_info info) {
 // conv2dBackwardData(dy, filter, dx, geometry): dx = dL/dx for y = conv2d(x, filter)
 napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
+    SignalScope signals;  // sgemm kernels must not take a signal (signal-guard.h)
     Args a(env, info);
     size_t ndy, nw, ndx;
     float* dy = a.f32(0, &ndy);
@@ -151,6 +153,7 @@ napi_value Conv2dBackwardData(napi_env env, napi_callback_info info) {
 // conv2dBackwardFilter(x, dy, dw, geometry): dw = dL/dfilter, written in [KH, KW, IC, OC]
 napi_value Conv2dBackwardFilter(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
+    SignalScope signals;  // sgemm kernels must not take a signal (signal-guard.h)
     Args a(env, info);
     size_t nx, ndy, ndw;
     float* x = a.f32(0, &nx);

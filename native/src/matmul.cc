@@ -47,6 +47,7 @@ void biasActivation(float* y, int64_t rows, int64_t n, const float* bias, int64_
 // batchMatMul(a, b, c, geometry, bias|null, activation, leakyAlpha)
 napi_value BatchMatMul(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
+    SignalScope signals;  // sgemm kernels must not take a signal (signal-guard.h)
     Args args(env, info);
     size_t na, nb, nc, nbias;
     const float* a = args.f32(0, &na);

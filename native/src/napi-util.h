@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "signal-guard.h"
+
 namespace detex {
 
 // Thrown inside a kernel; converted to a JS exception at the N-API boundary (see wrap()).
@@ -88,9 +90,11 @@ inline napi_value undefined(napi_env env) {
   return u;
 }
 
-// Runs a kernel body and turns C++ exceptions into JS errors.
+// Runs a kernel body and turns C++ exceptions into JS errors. The first call on a thread makes its
+// OpenMP pool block signals (signal-guard.h).
 template <typename F>
 napi_value guarded(napi_env env, F&& body) {
+  quietPool();
   try {
     return body();
   } catch (const std::exception& e) {
