@@ -6,6 +6,10 @@
  * near the centre) most exceeds its share in a 6 px border frame (the background's own colours cancel).
  * The same protocol on the real renders of those captions gives the ceiling of this measurement (on 200
  * train renders: 0.885 for colour, vs 1.0 with the true mask and 0.49 from the plain disk vote).
+ *
+ * With a world attribute classifier (lib/metrics/world-attributes.ts, `<model>/attribute_classifier/`), the
+ * same images are also scored per attribute the prompt names — class, colour, pattern, background — as the
+ * share whose predicted label is the caption's; on the real renders that is the ceiling.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hostTensor, HostTensor } from '../io/host-tensor';
@@ -14,6 +18,7 @@ import { sample } from '../pipelines/sample';
 import { Denoiser } from '../pipelines/types';
 import { DDIMScheduler } from '../schedulers/ddim';
 import { estimateBackground, nearestColour, RenderedScene } from '../world';
+import { attributeAccuracy, sceneAttributeLabels, WorldAttribute, WorldAttributeClassifier } from '../metrics/world-attributes';
 import { imageGrid } from './grid';
 import { TextConditioner } from './text-cond';
 import { evalScenes } from './world-data';
@@ -25,6 +30,17 @@ export interface T2IScores {
   referenceBackground: number;
   referenceColour: number;
   n: number;
+  /** classifier accuracy per attribute on the generated images and on the real renders (when given one) */
+  classifier?: { generated: Record<WorldAttribute, number>; reference: Record<WorldAttribute, number> };
+}
+
+/** Classifier accuracy per attribute of generated images and of the real renders of the same captions. */
+export function classifierT2IScores(classifier: WorldAttributeClassifier, generated: readonly HostTensor[], scenes: readonly RenderedScene[]): NonNullable<T2IScores['classifier']> {
+  const truth = scenes.map((s) => sceneAttributeLabels(s.attributes));
+  return {
+    generated: attributeAccuracy(classifier.predict(generated), truth),
+    reference: attributeAccuracy(classifier.predict(scenes.map((s) => s.image)), truth),
+  };
 }
 
 function region(size: number, inside: (x: number, y: number) => boolean): Uint8Array {
@@ -76,6 +92,17 @@ function score(images: HostTensor[], scenes: RenderedScene[]): { background: num
   return { background: bg / images.length, colour: col / images.length };
 }
 
+/** The scores as printed by the evaluation commands. */
+export function formatT2IScores(s: T2IScores): string[] {
+  const lines = [`oracle: background ${s.background.toFixed(2)} (real ${s.referenceBackground.toFixed(2)}), colour ${s.colour.toFixed(2)} (real ${s.referenceColour.toFixed(2)}) over ${s.n} captions`];
+  if (s.classifier) {
+    const c = s.classifier;
+    const parts = (Object.keys(c.generated) as WorldAttribute[]).map((a) => `${a} ${c.generated[a].toFixed(2)} (real ${c.reference[a].toFixed(2)})`);
+    lines.push(`classifier: ${parts.join(', ')}`);
+  }
+  return lines;
+}
+
 /** Generates, scores, and returns a sheet (top: generated, bottom: the real renders of the same captions). */
 export async function evaluateT2I(o: {
   unet: Denoiser;
@@ -87,7 +114,9 @@ export async function evaluateT2I(o: {
   steps?: number;
   guidance?: number;
   size?: number;
-}): Promise<{ scores: T2IScores; sheet: HostTensor; captions: string[] }> {
+  /** also score class / colour / pattern / background with this classifier */
+  classifier?: WorldAttributeClassifier;
+}): Promise<{ scores: T2IScores; sheet: HostTensor; captions: string[]; images: HostTensor[] }> {
   const n = o.n ?? 36;
   const size = o.size ?? 64;
   const set = evalScenes(n, o.seed ?? 11, { size, split: 'train' });
@@ -117,9 +146,7 @@ export async function evaluateT2I(o: {
   const g = score(images, set.scenes);
   const ref = score(set.scenes.map((s) => s.image), set.scenes);
   const sheet = imageGrid([gen, set.images.data], n, size, size);
-  return {
-    scores: { background: g.background, colour: g.colour, referenceBackground: ref.background, referenceColour: ref.colour, n },
-    sheet,
-    captions: set.captions,
-  };
+  const scores: T2IScores = { background: g.background, colour: g.colour, referenceBackground: ref.background, referenceColour: ref.colour, n };
+  if (o.classifier) scores.classifier = classifierT2IScores(o.classifier, images, set.scenes);
+  return { scores, sheet, captions: set.captions, images };
 }

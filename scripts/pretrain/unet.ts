@@ -6,7 +6,8 @@
  *
  * Every checkpoint exports `<out>/unet/`, `<out>/scheduler/` and `<out>/model_index.json`; every --eval-every
  * steps it samples the eval captions and scores background/colour with the world oracle (`<cache>/eval.jsonl`,
- * `<cache>/samples.png`).
+ * `<cache>/samples.png`), and, when `<out>/attribute_classifier/` exists, class / colour / pattern / background
+ * with the world attribute classifier (lib/metrics/world-attributes.ts) on the samples and on the real renders.
  *
  *   node dist/scripts/pretrain/unet.js --minutes 20     (resumes from .detex-cache/pretrain/unet)
  *   flags: --batch N (16), --steps N (total; fixes the lr schedule), --eval-every N (300), --eval-only
@@ -24,7 +25,8 @@ import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { ParamStore } from '../../lib/nn/params';
 import { seededInitializer } from '../../lib/nn/init';
 import { CHECKPOINT_FILE, exportComponent, loadCheckpoint, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
-import { evaluateT2I } from '../../lib/pretrain/t2i-eval';
+import { evaluateT2I, formatT2IScores } from '../../lib/pretrain/t2i-eval';
+import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
@@ -85,13 +87,15 @@ async function main(): Promise<void> {
     writeFileAtomic(path.join(args.out, 'model_index.json'), JSON.stringify(MODEL_INDEX, null, 2) + '\n');
   };
 
+  const classifierDir = path.join(args.out, 'attribute_classifier');
+  const classifier = fs.existsSync(classifierDir) ? WorldAttributeClassifier.load(classifierDir) : undefined;
   const evaluate = async (step: number) => {
     const t0 = Date.now();
-    const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text });
+    const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text, classifier });
     await writePng(path.join(args.cache, 'samples.png'), sheet);
     const line = { step, ...scores, vae: vaeId, text: text.identity, evalMs: Date.now() - t0, time: new Date().toISOString() };
     fs.appendFileSync(path.join(args.cache, 'eval.jsonl'), JSON.stringify(line) + '\n');
-    console.log(`eval step ${step}: background ${scores.background.toFixed(2)} (real ${scores.referenceBackground.toFixed(2)}), colour ${scores.colour.toFixed(2)} (real ${scores.referenceColour.toFixed(2)}) over ${scores.n} captions, ${Date.now() - t0} ms`);
+    console.log(`eval step ${step} (${Date.now() - t0} ms): ${formatT2IScores(scores).join('; ')}`);
   };
 
   if (args.rest['eval-only']) {
@@ -134,6 +138,7 @@ async function main(): Promise<void> {
   unet.dispose();
   vae.dispose();
   text.dispose();
+  classifier?.dispose();
 }
 
 main().catch((e: Error) => {

@@ -1,0 +1,78 @@
+/**
+ * Text-to-image evaluation of an exported model folder (no checkpoint, no training cache): samples the fixed
+ * train-split captions of lib/pretrain/t2i-eval.ts with the folder's unet/vae/text_encoder/scheduler and
+ * prints the oracle's background/colour scores and, when `<model>/attribute_classifier/` exists, the world
+ * attribute classifier's class / colour / pattern / background accuracy, each next to the same measurement
+ * on the real renders of those captions (the ceiling).
+ *
+ *   DETEX_BACKEND=cpu node dist/scripts/pretrain/t2i-eval.js [--model models/detex-mini] [--n 36]
+ *     [--steps 20] [--guidance 4] [--seed 11] [--sheet out.png] [--json out.json]
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { initBackend } from '../../lib/backend';
+import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
+import { SafetensorsReader } from '../../lib/io/safetensors';
+import { writePng } from '../../lib/io/image';
+import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
+import { UNet2DConditionModel } from '../../lib/models/unet/unet';
+import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
+import { evaluateT2I, formatT2IScores } from '../../lib/pretrain/t2i-eval';
+import { TextConditioner } from '../../lib/pretrain/text-cond';
+import { DDIMScheduler } from '../../lib/schedulers/ddim';
+
+async function main(): Promise<void> {
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const { values } = parseArgs({
+    options: {
+      model: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, guidance: { type: 'string' },
+      seed: { type: 'string' }, sheet: { type: 'string' }, json: { type: 'string' },
+    },
+  });
+  const model = path.resolve(values.model ?? path.join(root, 'models', 'detex-mini'));
+  for (const c of ['unet', 'vae', 'scheduler']) {
+    if (!fs.existsSync(path.join(model, c))) throw new Error(`${model} has no ${c}/ folder`);
+  }
+  const info = await initBackend();
+  console.log(`backend ${info.backend} (${info.provider}); model ${model}`);
+  // which export is scored (the pretraining scripts stamp their step into the weights' metadata)
+  const meta = (dir: string) => {
+    const r = SafetensorsReader.open(weightFiles(path.join(model, dir))[0]);
+    const m = r.metadata;
+    r.close();
+    return m;
+  };
+  const unetMeta = meta('unet');
+  const unet = UNet2DConditionModel.load(path.join(model, 'unet'));
+  const vae = AutoencoderKL.load(path.join(model, 'vae'));
+  const scheduler = DDIMScheduler.fromConfig(readComponentConfig(path.join(model, 'scheduler')));
+  const text = TextConditioner.load(model, path.join(root, 'models', 'detex-tiny', 'tokenizer'));
+  const clsDir = path.join(model, 'attribute_classifier');
+  const classifier = fs.existsSync(clsDir) ? WorldAttributeClassifier.load(clsDir) : undefined;
+  if (!classifier) console.log(`no ${clsDir}: oracle scores only`);
+  const clsStep = classifier ? meta('attribute_classifier').step : undefined;
+  console.log(`unet step ${unetMeta.step ?? '?'}${classifier ? `, attribute classifier step ${clsStep ?? '?'}` : ''}`);
+  try {
+    const t0 = Date.now();
+    const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
+    const { scores, sheet } = await evaluateT2I({
+      unet, vae, scheduler, text, classifier,
+      n: num(values.n), steps: num(values.steps), guidance: num(values.guidance), seed: num(values.seed),
+    });
+    for (const l of formatT2IScores(scores)) console.log(l);
+    console.log(`text ${text.identity}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (values.sheet) await writePng(values.sheet, sheet);
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, ...scores }, null, 2) + '\n');
+  } finally {
+    unet.dispose();
+    vae.dispose();
+    text.dispose();
+    classifier?.dispose();
+  }
+}
+
+main().catch((e: Error) => {
+  console.error(`t2i-eval: ${e.stack ?? e.message}`);
+  process.exit(1);
+});
