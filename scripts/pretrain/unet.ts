@@ -10,7 +10,8 @@
  * with the world attribute classifier (lib/metrics/world-attributes.ts) on the samples and on the real renders.
  *
  *   node dist/scripts/pretrain/unet.js --minutes 20     (resumes from .detex-cache/pretrain/unet)
- *   flags: --batch N (16), --steps N (total; fixes the lr schedule), --eval-every N (300), --eval-only
+ *   flags: --batch N (16), --steps N (total; fixes the lr schedule), --eval-every N (300), --eval-only,
+ *          --min-snr γ (5; 0 = plain MSE)
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -30,6 +31,7 @@ import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
+import { minSnrWeights } from '../../lib/schedulers/min-snr';
 import { SCHEDULER_CONFIG, unetConfig } from './unet-config';
 import { detexModelIndex } from '../../lib/models/default-model';
 
@@ -48,10 +50,12 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..', '..');
   const args = parseRunArgs('unet', root, {
     batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-only': { type: 'boolean' },
-    channels: { type: 'string' }, layers: { type: 'string' },
+    channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
+  // Min-SNR-γ weighting (lib/schedulers/min-snr.ts) from step 1650 of run 2 on; --min-snr 0 turns it off.
+  const minSnr = Number(args.rest['min-snr'] ?? 5);
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
   if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
@@ -115,7 +119,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(',') },
+      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr) },
       print: (l) => console.log(l),
       onCheckpoint: async (step) => {
         exportAll(step);
@@ -129,7 +133,8 @@ async function main(): Promise<void> {
         const ehs = text.embed(captions);
         const n = makeTrainingNoise(scheduler, latents, rng.fork('noise'));
         const pred = unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
-        const loss = tf.mean(tf.squaredDifference(pred, n.target)) as tf.Scalar;
+        const perItem = tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3]);
+        const loss = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
         return { loss };
       },
     });
