@@ -4,16 +4,28 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend, LARGE_MODEL_BYTES } from '../backend';
 import { loadNativeKernels } from '../backend/native-kernels';
 import { modelWeightBytes } from '../io/diffusers-folder';
-import { resolveModelDir } from '../models/default-model';
+import { DEFAULT_MODEL_NAME, defaultModelDir, modelNote, resolveModelDir } from '../models/default-model';
 
-export const usage = 'detex info [--model DIR]        show the compute backend for a model, native kernels, and why faster ones are not used';
+export const usage = `detex info [--model DIR]        the model (default: the embedded ${DEFAULT_MODEL_NAME}), its compute backend, native kernels, and why faster ones are not used`;
 
 export async function infoCommand(argv: string[] = []): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { model: { type: 'string' } } });
   const dir = resolveModelDir(values.model);
   const bytes = modelWeightBytes(dir);
   const info = await initBackend({ modelBytes: bytes });
-  console.log(`model:          ${dir} (${(bytes / 2 ** 20).toFixed(1)} MiB of float32 weights)`);
+  const embedded = values.model?.trim() ? '' : `, the embedded default ${DEFAULT_MODEL_NAME}`;
+  console.log(`model:          ${dir} (${(bytes / 2 ** 20).toFixed(1)} MiB of float32 weights${embedded})`);
+  const note = modelNote(dir);
+  if (note) console.log(`model note:     ${note}`);
+  if (!embedded) {
+    let def: string;
+    try {
+      def = defaultModelDir();
+    } catch (e) {
+      def = (e as Error).message;
+    }
+    console.log(`default model:  ${def} (used when --model is not given)`);
+  }
   console.log(`backend:        ${info.backend} (${info.provider})${info.forced ? ', forced by DETEX_BACKEND' : ''}`);
   for (const s of info.skipped) console.log(`not used:       ${s}`);
   // Loading only registers kernels for the cpu backend; it does not change the active backend.

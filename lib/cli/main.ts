@@ -8,6 +8,7 @@ import * as sample from './sample';
 import * as evaluate from './eval';
 import * as attention from './attention';
 import * as benchQuality from './bench-quality';
+import { DEFAULT_MODEL_NAME } from '../models/default-model';
 
 interface Command {
   usage: string;
@@ -35,6 +36,7 @@ const COMMANDS: Record<string, Command> = {
 function help(): void {
   console.log('usage: detex <command> [options]\n');
   for (const c of Object.values(COMMANDS)) console.log(`  ${c.usage}`);
+  console.log(`\nWithout --model, every command uses the embedded default model ${DEFAULT_MODEL_NAME} (models/${DEFAULT_MODEL_NAME}).`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -7,16 +7,17 @@ import { DetexSession, train, sample, attentionMaps } from '../../lib/engine';
 import { upsampleMap, panelStrip } from '../../lib/engine/attention-maps';
 import { decodeImage } from '../../lib/io/image';
 import { subjectPhotos } from '../../lib/world';
+import { tinyModelDir } from '../../lib/models/default-model';
 import { expectNoLeak } from '../helpers/leak';
 
-describe('attention maps (engine facade) on the embedded model', function () {
+describe('attention maps (engine facade) on detex-tiny', function () {
   this.timeout(600000);
   let session: DetexSession;
   let dir: string;
   let concept: string;
 
   before(async () => {
-    session = await DetexSession.open();
+    session = await DetexSession.open(tinyModelDir()); // speed, not a trained model
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-attn-'));
     concept = path.join(dir, 'c.safetensors');
     const sd = await session.sd();

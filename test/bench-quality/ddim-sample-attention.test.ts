@@ -7,7 +7,7 @@ import { helper, ALL_NODES, catchNode, tmpUserDir, next, send } from '../nodes/h
 import { resetEngine, getEngine } from '../../nodes/shared/engine';
 import { DetexSession, train } from '../../lib/engine';
 import { subjectPhotos } from '../../lib/world';
-import { defaultModelDir } from '../../lib/models/default-model';
+import { tinyModelDir } from '../../lib/models/default-model';
 
 describe('ddim-sample attentionMaps option (real engine, detex-tiny)', function () {
   this.timeout(300000);
@@ -19,7 +19,7 @@ describe('ddim-sample attentionMaps option (real engine, detex-tiny)', function 
     resetEngine();
     assert.strictEqual(getEngine().name, 'lib');
     userDir = tmpUserDir();
-    const s = await DetexSession.open();
+    const s = await DetexSession.open(tinyModelDir());
     try {
       const sd = await s.sd();
       const size = (sd.unet.config.raw.sample_size as number) * sd.vae.scaleFactor;
@@ -42,8 +42,8 @@ describe('ddim-sample attentionMaps option (real engine, detex-tiny)', function 
     const pos = (n: Record<string, unknown>) => ({ z: 'f1', x: 0, y: 0, wires: [], ...n });
     const flow = [
       { id: 'f1', type: 'tab' },
-      // detex-tiny by path: the nodes' empty-folder default is the first landed model folder (detex-mini once it exists)
-      { id: 'm', type: 'detex-model', z: 'f1', folder: defaultModelDir() },
+      // detex-tiny by path, for speed: the nodes' empty-folder default is detex-mini
+      { id: 'm', type: 'detex-model', z: 'f1', folder: tinyModelDir() },
       pos({ id: 'ds', type: 'ddim-sample', model: 'm', steps: 2, seed: 3, concept: 'blob.safetensors', attentionMaps: true, wires: [['img'], []] }),
       pos({ id: 'img', type: 'helper' }), pos({ id: 'caught', type: 'helper' }), pos({ id: 'catch', type: 'catch', wires: [['caught']] }),
     ];

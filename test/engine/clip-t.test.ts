@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DetexSession, evaluate } from '../../lib/engine';
+import { tinyModelDir } from '../../lib/models/default-model';
 import { HostTensor, hostTensor } from '../../lib/io/host-tensor';
 import { readSafetensors, writeSafetensors } from '../../lib/io/safetensors';
 import { loadCLIPModel } from '../../lib/models/clip/loader';
@@ -58,7 +59,7 @@ describe('engine evaluate: CLIP-T and CLIP-I(FG) with a full CLIP folder', funct
     const gen = [disc(0).image, disc(2, 72).image];
     const refs = [disc(1), disc(-1)];
     const prompt = 'a <new1> ball with <new1:p1> view on the beach';
-    const s = await DetexSession.open(undefined, { clipDir, warn: () => undefined });
+    const s = await DetexSession.open(tinyModelDir(), { clipDir, warn: () => undefined });
     let got;
     try {
       const req = { images: gen, references: refs.map((r) => r.image), referenceMasks: refs.map((r) => r.mask), prompt, metrics: ['clip-t', 'clip-i', 'clip-i-fg'] as const };

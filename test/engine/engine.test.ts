@@ -8,7 +8,7 @@ import { checkpointPathFor } from '../../lib/engine/train';
 import { loadConcept, baseModelIdentity } from '../../lib/detex/concept';
 import { resolveDetexConfig } from '../../lib/detex/config';
 import { CLIPTokenizer } from '../../lib/models/clip/tokenizer';
-import { defaultModelDir } from '../../lib/models/default-model';
+import { tinyModelDir } from '../../lib/models/default-model';
 import { expectNoLeak } from '../helpers/leak';
 import { fixture } from '../helpers/fixtures';
 import { disc } from './discs';
@@ -23,14 +23,14 @@ describe('engine facade (embedded detex-tiny)', function () {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-engine-'));
-    s = await DetexSession.open(undefined, { warn: (m) => warnings.push(m) });
+    s = await DetexSession.open(tinyModelDir(), { warn: (m) => warnings.push(m) }); // speed, not a trained model
   });
   after(async () => {
     await s?.dispose();
   });
 
   it('should default to an initialiser word that is one token of the CLIP vocabulary', () => {
-    const tok = CLIPTokenizer.fromFolder(path.join(defaultModelDir(), 'tokenizer'));
+    const tok = CLIPTokenizer.fromFolder(path.join(tinyModelDir(), 'tokenizer'));
     assert.strictEqual(tok.tokenize(resolveDetexConfig({ classWord: 'ball' }).initWord).length, 1);
   });
 
@@ -135,7 +135,7 @@ describe('engine facade (embedded detex-tiny)', function () {
     assert.strictEqual(plainPrompt('a <new1> ball with <new1:p1> pose'), 'a ball with pose');
     const dino = fixture('dino-vits-tiny');
     if (!dino) return;
-    const s2 = await DetexSession.open(undefined, { dinoDir: dino, warn: () => undefined });
+    const s2 = await DetexSession.open(tinyModelDir(), { dinoDir: dino, warn: () => undefined });
     try {
       await evaluate(s2, { images: imgs, references: imgs, metrics: ['dino-i'] });
       const d = await expectNoLeak(() => evaluate(s2, { images: imgs, references: imgs, referenceMasks: masks, metrics: ['dino-i', 'dino-i-fg'] }));

@@ -6,6 +6,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DetexSession, train, StepProgress } from '../../lib/engine';
 import { TrainJob } from '../../lib/engine/train';
+import { tinyModelDir } from '../../lib/models/default-model';
 import { writePng } from '../../lib/io/image';
 import { disc } from './discs';
 
@@ -21,7 +22,7 @@ describe('engine train: progress, cancellation, class images (embedded detex-tin
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-progress-'));
-    s = await DetexSession.open(undefined, { warn: () => undefined });
+    s = await DetexSession.open(tinyModelDir(), { warn: () => undefined }); // speed, not a trained model
     await s.sd();
     await s.imageEncoder();
   });

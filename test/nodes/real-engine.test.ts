@@ -1,5 +1,6 @@
 /**
- * Every engine-backed node on the REAL engine (lib/engine over the embedded detex-tiny model), not the fake:
+ * Every engine-backed node on the REAL engine (lib/engine over the embedded detex-tiny model, named by path for
+ * speed: an empty model folder means detex-mini), not the fake:
  * sam-mask, clip-encode, detex-train (child process, 2 real steps) → prompt-composer → attribute-mapper →
  * ddim-sample (loads that concept) → detex-image-out, and detex-eval.
  */
@@ -13,6 +14,7 @@ import { decodeTensorMsgToHost } from '../../lib/tensor-msg';
 import { readDetexMetadata } from '../../lib/io/png-metadata';
 import { loadConcept } from '../../lib/detex/concept';
 import { releaseModel } from '../../nodes/shared/models';
+import { tinyModelDir } from '../../lib/models/default-model';
 
 async function discPng(k: number): Promise<{ image: Buffer; mask: Buffer }> {
   const S = 64;
@@ -52,7 +54,7 @@ describe('DETEX nodes on the real engine (embedded detex-tiny)', function () {
     const pos = (n: Record<string, unknown>) => ({ z: 'f1', x: 0, y: 0, wires: [], ...n });
     const flow = [
       { id: 'f1', type: 'tab' },
-      { id: 'm', type: 'detex-model', z: 'f1', folder: '' }, // empty = the embedded default model
+      { id: 'm', type: 'detex-model', z: 'f1', folder: tinyModelDir() }, // its shapes are asserted below ([2, 32], 8×8×4 latents)
       pos({ id: 'sam', type: 'sam-mask', model: 'm', points: '[[32, 32]]', wires: [['masks']] }),
       pos({ id: 'ce', type: 'clip-encode', model: 'm', wires: [['embeds']] }),
       pos({ id: 't', type: 'detex-train', model: 'm', steps: 2, wires: [['concept'], ['progress']] }),
