@@ -10,19 +10,21 @@ import { initBackend } from '../backend';
 import { writePng } from '../io/image';
 import { hostTensor, HostTensor } from '../io/host-tensor';
 import { subjectPhotos, heldOutSubjects, subjectId, parseSubjectId } from '../world';
-import { defaultModelDir, DEFAULT_MODEL_NAME } from '../models/default-model';
-import { demoPrompts } from './prompts';
+import { defaultModelDir, modelNote, DEFAULT_MODEL_NAME, TINY_MODEL_NAME } from '../models/default-model';
+import { DEMO_LEARNING_RATE, WORLD_ATTRIBUTE_WORD, demoPrompts } from './prompts';
 import { ReportData, writeReport } from './report';
 
 export interface DemoOptions {
   out: string;
-  /** a model folder; default the embedded model */
+  /** a model folder; default the embedded detex-mini */
   model?: string;
   /** a world subject id; default the first held-out one */
   subject?: string;
   photos?: number;
   trainSteps?: number;
   batchSize?: number;
+  /** default DEMO_LEARNING_RATE */
+  learningRate?: number;
   numClassImages?: number;
   classImageSteps?: number;
   sampleSteps?: number;
@@ -56,6 +58,27 @@ function maskImage(m: Uint8Array, h: number, w: number) {
   return hostTensor('uint8', [h, w, 3], Uint8Array.from({ length: h * w * 3 }, (_, i) => (m[Math.floor(i / 3)] ? 255 : 0)));
 }
 
+/** What the report says about the model: the embedded default, the random detex-tiny, or a user folder. */
+export function describeModel(folder: string): string {
+  const dir = path.resolve(folder);
+  if (path.basename(dir) === TINY_MODEL_NAME) {
+    return `Model: ${TINY_MODEL_NAME} — random, untrained weights. The flow runs end to end but the images are noise; leave --model out for the pretrained ${DEFAULT_MODEL_NAME}.`;
+  }
+  let isDefault = false;
+  try {
+    isDefault = dir === path.resolve(defaultModelDir());
+  } catch {
+    // the embedded default is missing: describe the folder by its own note
+  }
+  if (isDefault) {
+    return `Model: ${DEFAULT_MODEL_NAME}, the embedded default — pretrained from scratch on the package's procedural world (train split; ` +
+      'the subject here is held out, never seen in pretraining), 64 px images. Its pretraining is still in progress ' +
+      `(models/${DEFAULT_MODEL_NAME}/TRAINING.md says what it has learnt so far).`;
+  }
+  const note = modelNote(dir);
+  return `Model: ${dir}${note ? ` — ${note}` : ''}`;
+}
+
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const log = o.log ?? ((l: string) => console.log(l));
   const seed = o.seed ?? 0;
@@ -76,6 +99,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   try {
     const sd = await session.sd();
     const size = (sd.unet.config.raw.sample_size as number) * sd.vae.scaleFactor;
+    log(`model: ${session.folder} (${size} px images; backend ${info.backend})`);
 
     // 1. photos of the subject, and SAM masks from one point on it
     log(`[1/4] rendering ${photosN} photos of ${id} at ${size}px and masking them with SAM`);
@@ -95,7 +119,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // 2. DETEX training
     const concept = path.join(o.out, 'concept.safetensors');
     const steps = o.trainSteps ?? 100;
-    log(`[2/4] training DETEX for ${steps} steps`);
+    const batchSize = o.batchSize ?? 4;
+    const learningRate = o.learningRate ?? DEMO_LEARNING_RATE;
+    const numClassImages = o.numClassImages ?? 8;
+    const classImageSteps = o.classImageSteps ?? 25;
+    log(`[2/4] training DETEX for ${steps} steps (batch ${batchSize}, lr ${learningRate}, ${numClassImages} class images × ${classImageSteps} DDIM steps)`);
     const losses: Array<{ step: number; loss: number }> = [];
     const t0 = Date.now();
     await timed('DETEX training (incl. class images)', () =>
@@ -103,12 +131,16 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         session,
         {
           images: scenes.map((s) => s.image), masks, className: cls, conceptPath: concept, steps, seed,
-          classImageSteps: o.classImageSteps ?? 25,
-          options: { batchSize: o.batchSize ?? 4, numClassImages: o.numClassImages ?? 8 },
+          classImageSteps,
+          options: { batchSize, numClassImages, learningRate, attributeWord: WORLD_ATTRIBUTE_WORD },
         },
         {
           signal: o.signal,
           onProgress: (p) => {
+            if (p.phase === 'class-images') {
+              log(`      class image ${p.step}/${p.total} for prior preservation (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+              return;
+            }
             if (p.loss === undefined) return;
             losses.push({ step: p.step, loss: p.loss });
             if (p.step === 1 || p.step % 10 === 0 || p.step === p.total) {
@@ -144,12 +176,9 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     // 4. the report
     const report = path.join(o.out, 'report.html');
-    const isTiny = path.resolve(session.folder) === path.resolve(defaultModelDir()) && DEFAULT_MODEL_NAME === 'detex-tiny';
     const data: ReportData = {
       title: 'DETEX demo',
-      modelNote: isTiny
-        ? 'Model: detex-tiny, the embedded default — random, untrained weights. The flow runs end to end but the images are noise; point --model at a trained Stable Diffusion v1.x folder for real images.'
-        : `Model: ${session.folder}`,
+      modelNote: describeModel(session.folder),
       subject: id,
       className: cls,
       photos: reportPhotos,
