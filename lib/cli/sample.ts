@@ -49,6 +49,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
     const height = Number(a.height ?? native);
     try {
       for (let i = 0; i < count; i++) {
+        const t0 = Date.now();
         const r = await sample({
           unet: models.unet, vae: models.vae, scheduler: models.scheduler, promptEmbeds: cond, negativeEmbeds: neg,
           guidanceScale: Number(a.guidance ?? 6), steps: Number(a.steps ?? 50), seed: seed + i, width, height,
@@ -57,7 +58,8 @@ export async function sampleCommand(argv: string[]): Promise<number> {
         const img = tf.squeeze(r.images!, [0]) as tf.Tensor3D;
         await writePng(file, img);
         tf.dispose([r.latents, r.images!, img]);
-        console.log(`${file}  "${p.text}"`);
+        // wall time of the guided DDIM loop, VAE decode and PNG write (the first image also pays one-time kernel setup)
+        console.log(`${file}  "${p.text}"  ${((Date.now() - t0) / 1000).toFixed(2)} s`);
       }
     } finally {
       tf.dispose([cond, neg]);
