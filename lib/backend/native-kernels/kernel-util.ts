@@ -27,9 +27,11 @@ export function int32(xs: readonly number[]): Int32Array {
 }
 
 /**
- * Below this many elements the memory-bound kernels (elementwise, reductions, copies) stay in JS:
- * for a few thousand floats the JS loop is as fast, and a native call would wake the thread pool
- * for nothing (costly when other processes share the cores). Conv and matmul are always native.
+ * Below this many elements the memory-bound kernels stay in JS where the JS kernel is a plain loop
+ * (same-shape elementwise, unary, softmax, contiguous slices, innermost reductions): for a few thousand
+ * floats that loop is as fast as a native call. Where the JS kernel walks index arrays per element
+ * (broadcasting, transposes, strided slices, other reductions) the native one is faster at any size, and
+ * its loops stay single-threaded when small, so no thread pool is woken. Conv and matmul are always native.
  */
 let minElements = Number(process.env.DETEX_NATIVE_MIN_ELEMENTS ?? 16384);
 

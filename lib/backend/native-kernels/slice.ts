@@ -13,19 +13,23 @@ export function sliceKernels(addon: NativeAddon): Array<[string, NativeBody]> {
   const slice: NativeBody = (args) => {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const xv = f32(args.backend, x);
-    if (!xv || !bigEnough(xv.length)) return null;
+    if (!xv) return null;
     const a = args.attrs as { begin: number | number[]; size: number | number[] };
     const [begin, size] = slice_util.parseSliceParams(x, a.begin, a.size);
     slice_util.assertParamsValid(x, begin, size);
+    // A contiguous slice is a subarray copy in JS; any other walks index arrays element by element.
+    if (slice_util.isSliceContinous(x.shape, begin, size) && !bigEnough(xv.length)) return null;
     return copy(args.backend, xv, x.shape, begin, size);
   };
 
   const splitV: NativeBody = (args) => {
     const { x } = args.inputs as Record<string, TensorInfo>;
     const xv = f32(args.backend, x);
-    if (!xv || !bigEnough(xv.length)) return null;
+    if (!xv) return null;
     const a = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
     const axis = util.parseAxisParam(a.axis, x.shape)[0];
+    // splits along the outermost non-trivial axis are contiguous copies in JS too
+    if (x.shape.slice(0, axis).every((d) => d === 1) && !bigEnough(xv.length)) return null;
     const sizes = backend_util.prepareSplitSize(x, a.numOrSizeSplits, axis);
     const begin = x.shape.map(() => 0);
     return sizes.map((s) => {
