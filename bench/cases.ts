@@ -7,6 +7,10 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readInput } from './inputs';
 import { readTidy } from './read-tidy';
+import { hostTensor } from '../lib/io/host-tensor';
+import { silu } from '../lib/nn/activations';
+import { GroupNorm } from '../lib/nn/norms';
+import { ParamStore } from '../lib/nn/params';
 import { detexCase, sampleCase, sd15Case, unetTrainCase } from './model-cases';
 
 export interface InputSpec { name: string; shape: number[]; seed: number; lo?: number; hi?: number }
@@ -92,10 +96,12 @@ export const CASES: BenchCase[] = [
   kernelCase('group norm 32 + SiLU (2,64,64,320)', undefined,
     [{ name: 'gn_x', shape: [2, 64, 64, 320], seed: 10 }, { name: 'gn_g', shape: [320], seed: 11 }, { name: 'gn_b', shape: [320], seed: 12 }],
     (x, g, b) => {
-      const r = tf.reshape(x, [2, 64 * 64, 32, 10]);
-      const { mean, variance } = tf.moments(r, [1, 3], true);
-      const n = tf.add(tf.mul(tf.reshape(tf.mul(tf.sub(r, mean), tf.rsqrt(tf.add(variance, 1e-5))), [2, 64, 64, 320]), g), b);
-      return tf.mul(n, tf.sigmoid(n));
+      // the library's GroupNorm then SiLU (lib/nn/norms.ts): one fused kernel where the backend has it
+      const store = ParamStore.initializing(() => hostTensor('float32', [320], new Float32Array(320)));
+      const norm = new GroupNorm(store, 'gn', 32, 320, 1e-5);
+      store.set('gn.weight', g.clone());
+      store.set('gn.bias', b.clone());
+      return norm.applyThen(x, silu);
     }),
 
   modelCase('UNet forward sd-tiny, latent 2×32×32×4, ctx 2×77×32',

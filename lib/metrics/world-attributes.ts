@@ -90,7 +90,7 @@ class ConvNormAct {
     this.norm = new GroupNorm(store, `${prefix}.norm`, groups, cout, eps);
   }
   apply(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => silu(this.norm.apply(this.conv.apply(x))) as tf.Tensor4D);
+    return tf.tidy(() => this.norm.applyThen(this.conv.apply(x), silu) as tf.Tensor4D);
   }
 }
 

@@ -19,6 +19,10 @@ napi_value SoftmaxLast(napi_env, napi_callback_info);
 napi_value Slice(napi_env, napi_callback_info);
 napi_value Attention(napi_env, napi_callback_info);
 napi_value AttentionBackward(napi_env, napi_callback_info);
+napi_value GroupNorm(napi_env, napi_callback_info);
+napi_value GroupNormBackward(napi_env, napi_callback_info);
+napi_value LayerNorm(napi_env, napi_callback_info);
+napi_value LayerNormBackward(napi_env, napi_callback_info);
 
 namespace {
 
@@ -69,7 +73,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"conv2dBackwardFilter", Conv2dBackwardFilter}, {"batchMatMul", BatchMatMul},
       {"binary", Binary}, {"reduce", Reduce}, {"transpose", Transpose}, {"unary", Unary},
       {"softmax", SoftmaxLast}, {"slice", Slice}, {"attention", Attention},
-      {"attentionBackward", AttentionBackward}, {"setThreads", SetThreads}, {"info", Info},
+      {"attentionBackward", AttentionBackward}, {"groupNorm", GroupNorm}, {"groupNormBackward", GroupNormBackward},
+      {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"setThreads", SetThreads}, {"info", Info},
   };
   for (auto& f : fns) {
     napi_value v;

@@ -26,6 +26,16 @@ export interface NativeAddon {
   attention(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, geometry: Int32Array, scale: number): void;
   attentionBackward(q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, dout: Float32Array,
     dq: Float32Array, dk: Float32Array, dv: Float32Array, geometry: Int32Array, scale: number): void;
+  /** fused group norm (+ SiLU) over x [B, P, C]; geometry [B, P, C, groups]; mean, rstd [B, groups] (native/src/norm.cc) */
+  groupNorm(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array, mean: Float32Array,
+    rstd: Float32Array, geometry: Int32Array, eps: number, silu: number): void;
+  groupNormBackward(x: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, mean: Float32Array, rstd: Float32Array,
+    dy: Float32Array, dx: Float32Array, dgamma: Float32Array | null, dbeta: Float32Array | null, geometry: Int32Array, silu: number): void;
+  /** layer norm over the last axis of x [rows, cols]; mean, rstd [rows] */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, rstd: Float32Array,
+    rows: number, cols: number, eps: number): void;
+  layerNormBackward(x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number): void;
   setThreads(n: number): void;
   info(): { onednn: string; threads: number; isa: string };
 }

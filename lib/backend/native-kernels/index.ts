@@ -10,9 +10,11 @@
  *   DETEX_NATIVE=0                 never load it
  *   DETEX_NATIVE_THREADS=<n>       threads for oneDNN and the addon's loops (default: all cores)
  *   DETEX_NATIVE_ADDON=<file>      load the addon from elsewhere
- *   DETEX_NATIVE_MIN_ELEMENTS=<n>  memory-bound ops smaller than this stay in JS (default 16384)
+ *   DETEX_NATIVE_MIN_ELEMENTS=<n>  smaller ops whose JS kernel is a plain loop (same-shape elementwise, unary,
+ *                                  contiguous slices, innermost reductions) stay in JS (default 16384)
  *   DETEX_NATIVE_HUGEPAGES=0       do not madvise large outputs to huge pages (native/src/napi-util.h)
  *   DETEX_NATIVE_ATTENTION=0       do not register the fused attention kernel (lib/nn/attention.ts then runs unfused)
+ *   DETEX_NATIVE_NORM=0            do not register the fused group/layer norm kernels (lib/nn/norms.ts then runs unfused)
  * OMP_WAIT_POLICY defaults to passive (see addon.ts).
  */
 import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
@@ -21,6 +23,8 @@ import { KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs
 import { NativeAddon, loadAddon } from './addon';
 import { registerAttention, unregisterAttention } from './attention';
 export { FUSED_ATTENTION } from './attention';
+import { registerNorms, unregisterNorms } from './norm';
+export { GROUP_NORM, LAYER_NORM } from './norm';
 import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
 import { NativeBody, nativeKernel } from './kernel-util';
@@ -72,6 +76,7 @@ export function loadNativeKernels(): NativeKernelsResult {
   }
   // new kernels (nothing to replace); an addon built before them lacks the functions
   if (typeof addon.attention === 'function' && process.env.DETEX_NATIVE_ATTENTION !== '0') kernels.push(...registerAttention(addon));
+  if (typeof addon.groupNorm === 'function' && process.env.DETEX_NATIVE_NORM !== '0') kernels.push(...registerNorms(addon));
   return (state = { loaded: true, kernels, info: { ...addon.info(), file } });
 }
 
@@ -83,6 +88,7 @@ export function unloadNativeKernels(): void {
   }
   replaced = [];
   unregisterAttention();
+  unregisterNorms();
   state = undefined;
 }
 

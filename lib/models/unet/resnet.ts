@@ -40,10 +40,10 @@ export class ResnetBlock2D {
   /** x [B, H, W, Cin], temb [B, T] → [B, H, W, Cout] */
   apply(x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {
     return tf.tidy(() => {
-      let h = this.conv1.apply(this.act(this.norm1.apply(x)) as tf.Tensor4D);
+      let h = this.conv1.apply(this.norm1.applyThen(x, this.act));
       const t = this.timeEmbProj.apply(this.act(temb) as tf.Tensor2D); // [B, Cout]
       h = tf.add(h, tf.reshape(t, [t.shape[0], 1, 1, t.shape[1]]));
-      h = this.conv2.apply(this.act(this.norm2.apply(h)) as tf.Tensor4D);
+      h = this.conv2.apply(this.norm2.applyThen(h, this.act));
       const skip = this.convShortcut ? this.convShortcut.apply(x) : x;
       const out = tf.add(skip, h) as tf.Tensor4D;
       return this.outputScaleFactor === 1 ? out : (tf.div(out, this.outputScaleFactor) as tf.Tensor4D);

@@ -54,7 +54,7 @@ export class VAEDecoder {
         for (const r of block.resnets) h = r.apply(h);
         if (block.upsample) h = block.upsample.apply(h);
       }
-      return this.convOut.apply(this.act(this.normOut.apply(h)) as tf.Tensor4D);
+      return this.convOut.apply(this.normOut.applyThen(h, this.act));
     });
   }
 }

@@ -55,7 +55,7 @@ export class VAEEncoder {
         if (block.downsample) h = block.downsample.apply(h);
       }
       h = this.midBlock.apply(h);
-      return this.convOut.apply(this.act(this.normOut.apply(h)) as tf.Tensor4D);
+      return this.convOut.apply(this.normOut.applyThen(h, this.act));
     });
   }
 }

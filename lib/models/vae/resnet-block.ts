@@ -32,8 +32,8 @@ export class VAEResnetBlock {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let h = this.conv1.apply(this.act(this.norm1.apply(x)) as tf.Tensor4D);
-      h = this.conv2.apply(this.act(this.norm2.apply(h)) as tf.Tensor4D);
+      let h = this.conv1.apply(this.norm1.applyThen(x, this.act));
+      h = this.conv2.apply(this.norm2.applyThen(h, this.act));
       const skip = this.shortcut ? this.shortcut.apply(x) : x;
       return tf.add(skip, h);
     });

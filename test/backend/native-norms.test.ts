@@ -1,0 +1,156 @@
+/**
+ * The fused GroupNorm(+SiLU) and LayerNorm kernels (native/src/norm.cc) against lib/nn/norms.ts' unfused
+ * tfjs path: outputs and the gradients of x, γ and β, on seeded inputs, with and without the fused kernels
+ * registered (DETEX_NATIVE_NORM=0 reloads without them). Also: the fused kernels really run, and nothing leaks.
+ */
+import * as assert from 'assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { GROUP_NORM, LAYER_NORM, loadNativeKernels, nativeKernelStatus, unloadNativeKernels } from '../../lib/backend/native-kernels';
+import { silu } from '../../lib/nn/activations';
+import { GroupNorm, LayerNorm } from '../../lib/nn/norms';
+import { ParamStore } from '../../lib/nn/params';
+import { seededInitializer } from '../../lib/nn/init';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+require('@tensorflow/tfjs'); // registers the gradients of the unfused path's ops
+
+function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
+  let s = seed >>> 0 || 1;
+  const n = shape.reduce((p, d) => p * d, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    v[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
+  }
+  return tf.tensor(v, shape);
+}
+
+type Norm = { kind: 'group'; groups: number; affine: boolean; silu: boolean } | { kind: 'layer' };
+
+interface Run { y: Float32Array; grads: Record<string, Float32Array>; kernels: string[] }
+
+/** Output and gradients of Σ(norm(x)·w) for x, γ, β, with whatever kernels are registered now. */
+async function run(norm: Norm, shape: number[], seed: number, offset: number): Promise<Run> {
+  const c = shape[shape.length - 1];
+  const store = ParamStore.initializing(seededInitializer(seed));
+  const layer = norm.kind === 'group' ? new GroupNorm(store, 'n', norm.groups, c, 1e-5, { affine: norm.affine }) : new LayerNorm(store, 'n', c, 1e-5);
+  const affine = norm.kind === 'layer' || norm.affine;
+  if (affine) {
+    store.set('n.weight', rand([c], seed + 1, 0.5, 1.5));
+    store.set('n.bias', rand([c], seed + 2, -0.5, 0.5));
+  }
+  const params = store.makeTrainable(() => true);
+  const x0 = tf.tidy(() => tf.add(rand(shape, seed + 3, -2, 2), offset));
+  const x = tf.variable(x0, true, `x${seed}`);
+  x0.dispose();
+  const w = rand(shape, seed + 4);
+  const f = () => (layer instanceof GroupNorm && norm.kind === 'group' && norm.silu ? layer.applyThen(x, silu) : layer.apply(x));
+  try {
+    const y = tf.tidy(() => f().dataSync().slice() as Float32Array);
+    const vars: tf.Variable[] = [x, ...params.values()];
+    let grads: Record<string, Float32Array> = {};
+    const prof = await tf.profile(() => {
+      tf.tidy(() => {
+        const r = tf.variableGrads(() => tf.sum(tf.mul(f(), w)) as tf.Scalar, vars);
+        grads = Object.fromEntries(Object.entries(r.grads).map(([k, g]) => [k.startsWith('x') ? 'x' : k.split('#')[0], g.dataSync().slice() as Float32Array]));
+      });
+    });
+    return { y, grads, kernels: prof.kernelNames };
+  } finally {
+    x.dispose();
+    w.dispose();
+    store.dispose();
+  }
+}
+
+function close(got: Float32Array, want: Float32Array, tol: number, what: string): void {
+  assert.strictEqual(got.length, want.length, `${what} length`);
+  let scale = 1, worst = 0, at = -1;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  for (let i = 0; i < want.length; i++) {
+    const d = Math.abs(got[i] - want[i]);
+    if (!(d <= worst)) { worst = d; at = i; }
+  }
+  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} (${got[at]} vs ${want[at]}) > ${tol} · ${scale}`);
+}
+
+describe('fused group norm (+SiLU) and layer norm kernels vs the unfused path', function () {
+  this.timeout(120000);
+  let previousBackend = '';
+  let wasLoaded = false;
+  const savedEnv = process.env.DETEX_NATIVE_NORM;
+
+  const reload = (fused: boolean) => {
+    if (fused) delete process.env.DETEX_NATIVE_NORM;
+    else process.env.DETEX_NATIVE_NORM = '0';
+    unloadNativeKernels();
+    const r = loadNativeKernels();
+    assert.ok(r.loaded, r.reason);
+    assert.strictEqual(r.kernels.includes(GROUP_NORM), fused);
+  };
+
+  before(async function () {
+    previousBackend = tf.getBackend();
+    wasLoaded = nativeKernelStatus().loaded;
+    await tf.setBackend('cpu');
+    const r = loadNativeKernels();
+    if (!r.loaded || !r.kernels.includes(GROUP_NORM)) {
+      console.log(`    skipped: fused norm kernels not available (${r.reason ?? 'addon built before them'})`);
+      this.skip();
+    }
+  });
+  after(async () => {
+    if (savedEnv === undefined) delete process.env.DETEX_NATIVE_NORM;
+    else process.env.DETEX_NATIVE_NORM = savedEnv;
+    unloadNativeKernels();
+    if (wasLoaded) loadNativeKernels();
+    if (previousBackend) await tf.setBackend(previousBackend);
+  });
+
+  const cases: Array<{ norm: Norm; shape: number[]; offset?: number; name: string }> = [
+    { name: 'group 8, SiLU, [2,8,8,32]', norm: { kind: 'group', groups: 8, affine: true, silu: true }, shape: [2, 8, 8, 32] },
+    { name: 'group 8, no SiLU, [2,8,8,32]', norm: { kind: 'group', groups: 8, affine: true, silu: false }, shape: [2, 8, 8, 32] },
+    { name: 'group 4, no affine, SiLU, tokens [3,13,12]', norm: { kind: 'group', groups: 4, affine: false, silu: true }, shape: [3, 13, 12] },
+    { name: 'group 4, no affine, no SiLU, [1,13,11,16]', norm: { kind: 'group', groups: 4, affine: false, silu: false }, shape: [1, 13, 11, 16] },
+    { name: 'group 32, SiLU, [2,32,32,64] (threaded)', norm: { kind: 'group', groups: 32, affine: true, silu: true }, shape: [2, 32, 32, 64] },
+    { name: 'group 2, SiLU, mean 50 ≫ spread, [2,6,6,8]', norm: { kind: 'group', groups: 2, affine: true, silu: true }, shape: [2, 6, 6, 8], offset: 50 },
+    { name: 'layer [2,77,32]', norm: { kind: 'layer' }, shape: [2, 77, 32] },
+    { name: 'layer [3,5,300]', norm: { kind: 'layer' }, shape: [3, 5, 300] },
+    { name: 'layer [64,600] (threaded)', norm: { kind: 'layer' }, shape: [64, 600] },
+    { name: 'layer [1,1,8], mean 50', norm: { kind: 'layer' }, shape: [1, 1, 8], offset: 50 },
+  ];
+
+  cases.forEach((c, i) => {
+    it(`${c.name}: output and gradients of x, γ, β`, async () => {
+      reload(false);
+      const ref = await run(c.norm, c.shape, 100 + i * 10, c.offset ?? 0);
+      reload(true);
+      const got = await run(c.norm, c.shape, 100 + i * 10, c.offset ?? 0);
+      const fused = c.norm.kind === 'group' ? GROUP_NORM : LAYER_NORM;
+      assert.ok(got.kernels.includes(fused) && got.kernels.includes(`${fused}Grad`), `fused kernels ran: ${got.kernels.join(',')}`);
+      assert.ok(!ref.kernels.includes(fused), 'reference is unfused');
+      close(got.y, ref.y, 1e-4, 'y');
+      assert.deepStrictEqual(Object.keys(got.grads).sort(), Object.keys(ref.grads).sort());
+      for (const k of Object.keys(ref.grads)) close(got.grads[k], ref.grads[k], 2e-4, `d${k}`);
+    });
+  });
+
+  it('leaves no tensors behind (forward and gradients, group and layer)', async () => {
+    reload(true);
+    const before = tf.memory().numTensors;
+    await run({ kind: 'group', groups: 4, affine: true, silu: true }, [2, 4, 4, 8], 7, 0);
+    await run({ kind: 'group', groups: 4, affine: false, silu: false }, [2, 4, 4, 8], 8, 0);
+    await run({ kind: 'layer' }, [2, 3, 8], 9, 0);
+    assert.strictEqual(tf.memory().numTensors, before);
+    // and inside one tidy, only the result survives
+    const store = ParamStore.initializing(seededInitializer(1));
+    const gn = new GroupNorm(store, 'g', 2, 8, 1e-5);
+    const x = rand([1, 3, 3, 8], 3);
+    const n0 = tf.memory().numTensors;
+    const y = gn.applyThen(x, silu);
+    assert.strictEqual(tf.memory().numTensors, n0 + 1);
+    y.dispose();
+    x.dispose();
+    store.dispose();
+  });
+});
