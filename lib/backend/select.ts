@@ -18,10 +18,11 @@ export interface BackendHint {
 }
 
 /**
- * Above this much float32 weight the pure-JS cpu backend with native kernels goes first: WASM's heap is capped
- * at 4 GiB (and silently corrupts memory past it), and training needs several times the weights. Below it WASM
- * goes first: on small models it measured faster (bench/results/2026-11-26-cpu2-avx512.md: the per-op cost of
- * the cpu backend dominates there; the DETEX demo on detex-tiny took 45 s on wasm, 85 s on cpu+native).
+ * Above this much float32 weight WASM is a poor fallback: its heap is capped at 4 GiB (and silently corrupts
+ * memory past it), and training needs several times the weights. cpu+native goes first at every size since
+ * the native norm kernels and the small-op paths landed: on detex-tiny a 50-step sample took 2.09 s vs 2.90 s
+ * on WASM and a DETEX step 321 vs 424 ms (bench, same run, load ~6); on detex-mini a 50-step sample 3.4–4.9 s
+ * vs 7.8–8.5 s. (Before them WASM won below 1 GiB: bench/results/2026-11-26-cpu2-avx512.md.)
  */
 export const LARGE_MODEL_BYTES = 1 << 30;
 
@@ -119,18 +120,14 @@ async function choose(hint: BackendHint): Promise<BackendInfo> {
     require('@tensorflow/tfjs-backend-wasm');
     if (await useBackend('wasm')) {
       registerWasmConvGradient();
-      if (!forcedName && !large) {
-        skipped.push(`cpu+native not first: slower than wasm on models under ${LARGE_MODEL_BYTES / 2 ** 30} GiB (DETEX_BACKEND=cpu forces it)`);
-      }
-      if (large) skipped.push(`wasm chosen for a ${(hint.modelBytes! / 2 ** 30).toFixed(1)} GiB model: its heap is capped at 4 GiB`);
+      if (large) skipped.push(`wasm chosen for a ${(hint.modelBytes! / 2 ** 30).toFixed(1)} GiB model: its heap is capped at 4 GiB — build the native kernels (npm run build:native) to lift the cap`);
       return { backend: 'wasm', provider: 'wasm', nativeKernels: [], skipped, forced: !!forcedName };
     }
     skipped.push('wasm backend failed to initialise');
     if (forcedName === 'wasm') throw new Error('DETEX_BACKEND=wasm but the wasm backend did not initialise');
     return undefined;
   };
-  const order = large ? [tryNative, tryWasm] : [tryWasm, tryNative];
-  for (const attempt of order) {
+  for (const attempt of [tryNative, tryWasm]) {
     const info = await attempt();
     if (info) return info;
   }

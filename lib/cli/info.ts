@@ -1,7 +1,7 @@
 /** `detex info`: which backend runs, which kernels are native, and why a faster backend is not in use. */
 import { parseArgs } from 'util';
 import * as tf from '@tensorflow/tfjs-core';
-import { initBackend, LARGE_MODEL_BYTES } from '../backend';
+import { initBackend } from '../backend';
 import { loadNativeKernels } from '../backend/native-kernels';
 import { modelWeightBytes } from '../io/diffusers-folder';
 import { DEFAULT_MODEL_NAME, defaultModelDir, modelNote, resolveModelDir } from '../models/default-model';
@@ -31,7 +31,7 @@ export async function infoCommand(argv: string[] = []): Promise<number> {
   // Loading only registers kernels for the cpu backend; it does not change the active backend.
   const native = loadNativeKernels();
   if (native.loaded) {
-    const use = info.provider === 'cpu+native' ? 'in use' : `used by the cpu backend (models over ${LARGE_MODEL_BYTES / 2 ** 30} GiB, or DETEX_BACKEND=cpu)`;
+    const use = info.provider === 'cpu+native' ? 'in use' : `not in use (${info.forced ? 'DETEX_BACKEND chose another backend' : 'a faster backend was found'})`;
     console.log(`native kernels: built, ${use}: ${native.kernels.join(', ')}`);
   } else {
     console.log(`native kernels: not available (${native.reason ?? 'unknown reason'})`);
