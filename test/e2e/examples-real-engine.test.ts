@@ -231,7 +231,7 @@ describe('example flows on the real engine (embedded default model) in a headles
         const meta = readDetexMetadata(png);
         assert.deepStrictEqual(
           [meta?.prompt, meta?.seed, meta?.steps, meta?.model, meta?.concept],
-          [`a photo of ${concept.meta.tokens.subject} ${cls} on the beach`, 42 + i, 3, model, fs.realpathSync(conceptFile)],
+          [`a photo of ${concept.meta.tokens.subject} ${cls} in snow background`, 42 + i, 3, model, fs.realpathSync(conceptFile)],
         );
       }
       assert.ok(!pixels[0].equals(pixels[1]), 'two seeds, two images');
