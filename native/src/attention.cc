@@ -64,6 +64,7 @@ napi_value Attention(napi_env env, napi_callback_info info) {
     need(no, g.B * g.Nq * Cv, "out");
     need(nl, g.B * g.H * g.Nq, "lse");
     const int64_t blocks = (g.Nq + kRows - 1) / kRows, tasks = g.B * g.H * blocks;
+    SingleThreadIfSmall small(g.B * g.H * g.Nq * g.Nk * (g.d + g.dv));
 #pragma omp parallel
     {
       std::vector<float> s(size_t(kRows * g.Nk));
@@ -120,6 +121,7 @@ napi_value AttentionBackward(napi_env env, napi_callback_info info) {
     need(n[7], g.B * g.Nk * C, "dk");
     need(n[8], g.B * g.Nk * Cv, "dv");
     const int64_t tasks = g.B * g.H;
+    SingleThreadIfSmall small(2 * g.B * g.H * g.Nq * g.Nk * (g.d + g.dv));
 #pragma omp parallel
     {
       std::vector<float> p(size_t(kRows * g.Nk)), dp(size_t(kRows * g.Nk)), D(static_cast<size_t>(kRows), 0.f);

@@ -67,11 +67,12 @@ napi_value BatchMatMul(napi_env env, napi_callback_info info) {
     if (bias && !(nbias == size_t(n) || nbias == 1)) throw ArgError("bias must have N or 1 entries");
 
     adviseHugePages(c, nc * sizeof(float));
+    SingleThreadIfSmall small(batch * m * n * k);
     if (batchB == 1 && batchA > 1 && !ta) {
       // [B, M, K] x [K, N]: one tall gemm instead of B small ones (linear layers on [B, T, C]).
       sgemm(false, tb, batchA * m, n, k, a, b, c);
-    } else if (batch < omp_get_max_threads()) {
-      // Fewer matrices than threads: let sgemm thread each one.
+    } else if (batch < omp_get_max_threads() || batch * m * n * k < kSmallWork) {
+      // Fewer matrices than threads (or tiny ones): let sgemm thread each one if it is worth it.
       for (int64_t i = 0; i < batch; i++)
         sgemm(ta, tb, m, n, k, a + (batchA == 1 ? 0 : i) * m * k, b + (batchB == 1 ? 0 : i) * k * n,
               c + i * m * n);

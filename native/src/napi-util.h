@@ -3,6 +3,7 @@
 // instead of crashing the process.
 #pragma once
 #include <node_api.h>
+#include <omp.h>
 #include <sys/mman.h>
 #include <cstdint>
 #include <cstdlib>
@@ -117,6 +118,29 @@ inline void adviseHugePages(void* p, size_t bytes) {
   uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(huge - 1);
   if (end > start) madvise(reinterpret_cast<void*>(start), end - start, MADV_HUGEPAGE);  // advice only
 }
+
+// Below this many elements (or multiply-adds) a kernel runs on the calling thread alone: waking the OpenMP
+// pool costs more than the work, and when other processes share the cores the woken thread may not run for
+// milliseconds (measured: sigmoid of 4928 floats 24–95 µs wall for 12–45 µs of CPU).
+constexpr int64_t kSmallWork = 32768;
+
+// Runs oneDNN calls in its scope on one thread (omp_get_max_threads() is what oneDNN asks) when the work is
+// small. The choice depends on the size alone, so a cached primitive is always created and run with the same
+// thread count (some size scratchpads by it).
+class SingleThreadIfSmall {
+ public:
+  explicit SingleThreadIfSmall(int64_t work) : saved_(work < kSmallWork ? omp_get_max_threads() : 0) {
+    if (saved_) omp_set_num_threads(1);
+  }
+  ~SingleThreadIfSmall() {
+    if (saved_) omp_set_num_threads(saved_);
+  }
+  SingleThreadIfSmall(const SingleThreadIfSmall&) = delete;
+  SingleThreadIfSmall& operator=(const SingleThreadIfSmall&) = delete;
+
+ private:
+  int saved_;
+};
 
 inline int64_t product(const std::vector<int64_t>& s, size_t from = 0, size_t to = SIZE_MAX) {
   int64_t p = 1;

@@ -61,6 +61,7 @@ napi_value Unary(napi_env env, napi_callback_info info) {
       return undefined(env);
     }
     if (op < 0 || op >= kNumUnary) throw ArgError("unknown unary op " + std::to_string(op));
+    SingleThreadIfSmall small(int64_t(nx));
     memory::desc md({int64_t(nx)}, memory::data_type::f32, memory::format_tag::a);
     auto e = eltwiseCache.get(keyOf({op, int64_t(nx)}), [&] {
       dnnl::algorithm alg;
@@ -87,6 +88,7 @@ napi_value SoftmaxLast(napi_env env, napi_callback_info info) {
     if (nx != size_t(rows * cols) || ny != nx) throw ArgError("softmax size mismatch");
     if (nx == 0) return undefined(env);
     adviseHugePages(y, ny * sizeof(float));
+    SingleThreadIfSmall small(int64_t(nx));
     memory::desc md({rows, cols}, memory::data_type::f32, memory::format_tag::ab);
     auto s = softmaxCache.get(keyOf({rows, cols}), [&] {
       dnnl::softmax_forward::desc d(dnnl::prop_kind::forward_inference, md, 1);

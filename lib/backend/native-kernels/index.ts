@@ -11,7 +11,7 @@
  *   DETEX_NATIVE_THREADS=<n>       threads for oneDNN and the addon's loops (default: all cores)
  *   DETEX_NATIVE_ADDON=<file>      load the addon from elsewhere
  *   DETEX_NATIVE_MIN_ELEMENTS=<n>  smaller ops whose JS kernel is a plain loop (same-shape elementwise, unary,
- *                                  contiguous slices, innermost reductions) stay in JS (default 16384)
+ *                                  contiguous slices, innermost reductions) stay in JS (default 1024)
  *   DETEX_NATIVE_HUGEPAGES=0       do not madvise large outputs to huge pages (native/src/napi-util.h)
  *   DETEX_NATIVE_ATTENTION=0       do not register the fused attention kernel (lib/nn/attention.ts then runs unfused)
  *   DETEX_NATIVE_NORM=0            do not register the fused group/layer norm kernels (lib/nn/norms.ts then runs unfused)

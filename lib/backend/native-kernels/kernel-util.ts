@@ -28,12 +28,13 @@ export function int32(xs: readonly number[]): Int32Array {
 
 /**
  * Below this many elements the memory-bound kernels stay in JS where the JS kernel is a plain loop
- * (same-shape elementwise, unary, softmax, contiguous slices, innermost reductions): for a few thousand
- * floats that loop is as fast as a native call. Where the JS kernel walks index arrays per element
+ * (same-shape elementwise, unary, softmax, contiguous slices, innermost reductions): for a few hundred
+ * floats that loop costs what a native call does (measured, CPU µs per call incl. tfjs dispatch: add of 512
+ * floats 7.7–14 JS vs 6.7–7.0 native; of 4928, 28–32 vs 8–10; sigmoid of 4928, 73–79 vs 12–45). Where the JS kernel walks index arrays per element
  * (broadcasting, transposes, strided slices, other reductions) the native one is faster at any size, and
  * its loops stay single-threaded when small, so no thread pool is woken. Conv and matmul are always native.
  */
-let minElements = Number(process.env.DETEX_NATIVE_MIN_ELEMENTS ?? 16384);
+let minElements = Number(process.env.DETEX_NATIVE_MIN_ELEMENTS ?? 1024);
 
 /** Sets the threshold (tests use 0 to exercise every native path); returns the previous one. */
 export function setMinNativeElements(n: number): number {
