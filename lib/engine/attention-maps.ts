@@ -1,6 +1,6 @@
 /**
  * attentionMaps: what the tokens attend to (the paper's Fig. 6 idea). One guided DDIM run of a prompt (+ concept),
- * exactly as `sample()` runs it (same seed → the same image), with every UNet call made through
+ * exactly as `sample()` runs it (same seed → the same image up to float rounding), with every UNet call made through
  * `forwardWithAttention`: the cross-attention (attn2) probabilities of the chosen layers are captured from the
  * very forward passes that denoise the image, averaged over heads (by the UNet), over the layers at one
  * resolution (default latent/2, the resolution of DETEX's attention loss) and over the denoising steps, for the

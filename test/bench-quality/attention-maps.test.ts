@@ -61,9 +61,15 @@ describe('attention maps (engine facade) on detex-tiny', function () {
     }
     // 3 steps × (layers at that resolution) × 1 conditional image
     assert.strictEqual(r.passes, 3 * r.layers.length);
-    // the maps come from the very run that made the image: the same request through sample() gives the same image
+    // the maps come from the very run that made the image: the same request through sample() gives the same image,
+    // up to float rounding (on cpu+native, capturing runs the unfused attention and sample() the fused kernel)
     const s = await sample(session, { prompt, conceptPath: concept, steps: 3, seed: 5 });
-    assert.deepStrictEqual(Array.from(r.image.data), Array.from(s.images[0].data));
+    const a = r.image.data as Uint8Array;
+    const b = s.images[0].data as Uint8Array;
+    assert.strictEqual(a.length, b.length);
+    let worst = 0;
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    assert.ok(worst <= 1, `the image differs from sample()'s by ${worst}/255`);
   });
 
   it('should default to the prompt\'s pseudo-words in prompt order, and name a token that is not in the prompt', async () => {

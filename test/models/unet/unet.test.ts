@@ -125,7 +125,10 @@ describe('models/unet UNet2DConditionModel', function () {
       const all = model.forwardWithAttention(x, [10, 20], ctx, { captureAttention: { layers: atHalfLatent } });
       const half = layers.filter((l) => l.downscale === 2).map((l) => l.path);
       assert.deepEqual(Object.keys(all.attentionMaps).sort(), [...half].sort());
-      assert.equal(tf.max(tf.abs(tf.sub(all.sample, plain))).dataSync()[0], 0, 'capturing does not change the output');
+      // Capturing needs the probabilities, so on cpu+native it runs the unfused attention instead of the fused
+      // kernel: the same math in another summation order (float rounding, ~1e-6 here).
+      const diff = tf.max(tf.abs(tf.sub(all.sample, plain))).dataSync()[0];
+      assert.ok(diff <= 1e-5, `capturing does not change the output (max |Δ| ${diff})`);
       for (const m of Object.values(all.attentionMaps)) {
         assert.deepEqual(m.shape, [2, 4, 4, 5]);
         const rowSums = tf.sum(m, 3).dataSync();
