@@ -7,24 +7,13 @@ import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { scaledDotProductAttention } from '../../lib/nn/attention';
 import { FUSED_ATTENTION, fallbackCounts, loadNativeKernels, nativeKernelStatus, setMinNativeElements, unloadNativeKernels } from '../../lib/backend/native-kernels';
+import { seededTensor } from '../helpers/seeded-tensor';
 
 // The union package registers the gradients (tfjs-core's CommonJS bundle alone does not).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 require('@tensorflow/tfjs');
 
 type Out = tf.Tensor | tf.Tensor[] | tf.NamedTensorMap;
-
-/** Deterministic inputs: a small LCG, values in [lo, hi). */
-function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  let s = seed >>> 0 || 1;
-  const n = shape.reduce((p, d) => p * d, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
-  }
-  return tf.tensor(v, shape);
-}
 
 function flatten(out: Out): tf.Tensor[] {
   if (out instanceof tf.Tensor) return [out];
@@ -114,21 +103,21 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     for (const c of cases) {
       it(`x=[${c.x}] f=[${c.f}] s=${c.s} p=${JSON.stringify(c.p)}`, () =>
         compare(() => {
-          const x = rand(c.x, 1), w = rand(c.f, 2, -0.3, 0.3);
+          const x = seededTensor(c.x, 1), w = seededTensor(c.f, 2, -0.3, 0.3);
           const conv = (xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.p);
           const y = conv(x, w);
-          const r = rand(y.shape, 3);
+          const r = seededTensor(y.shape, 3);
           const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.mul(conv(xx, ww), r)))([x, w]);
           return [y, gx, gw];
         }));
     }
     it('x=[2,9,9,5] f=[3,3,5,7] dilation=2 same (forward)', () =>
-      compare(() => tf.conv2d(rand([2, 9, 9, 5], 4) as tf.Tensor4D, rand([3, 3, 5, 7], 5) as tf.Tensor4D, 1, 'same', 'NHWC', 2)));
+      compare(() => tf.conv2d(seededTensor([2, 9, 9, 5], 4) as tf.Tensor4D, seededTensor([3, 3, 5, 7], 5) as tf.Tensor4D, 1, 'same', 'NHWC', 2)));
     it('x=[1,12,12,3] f=[3,3,3,4] dilation=[2,3] valid (forward)', () =>
-      compare(() => tf.conv2d(rand([1, 12, 12, 3], 6) as tf.Tensor4D, rand([3, 3, 3, 4], 7) as tf.Tensor4D, 1, 'valid', 'NHWC', [2, 3])));
+      compare(() => tf.conv2d(seededTensor([1, 12, 12, 3], 6) as tf.Tensor4D, seededTensor([3, 3, 3, 4], 7) as tf.Tensor4D, 1, 'valid', 'NHWC', [2, 3])));
     it('conv2dTranspose x=[2,5,5,6] f=[3,3,4,6] s=2 same', () =>
       compare(() => {
-        const x = rand([2, 5, 5, 6], 8), w = rand([3, 3, 4, 6], 9);
+        const x = seededTensor([2, 5, 5, 6], 8), w = seededTensor([3, 3, 4, 6], 9);
         const f = (xx: tf.Tensor, ww: tf.Tensor) =>
           tf.conv2dTranspose(xx as tf.Tensor4D, ww as tf.Tensor4D, [2, 10, 10, 4], 2, 'same');
         const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.sum(tf.square(f(xx, ww))))([x, w]);
@@ -141,14 +130,14 @@ describe('native kernels vs pure-JS cpu kernels', function () {
       it(`x=[2,8,8,6] f=[3,3,6,5] bias=[5] activation=${activation}`, () =>
         compare(() =>
           tf.fused.conv2d({
-            x: rand([2, 8, 8, 6], 10) as tf.Tensor4D, filter: rand([3, 3, 6, 5], 11) as tf.Tensor4D,
-            strides: 1, pad: 'same', bias: rand([5], 12), activation,
-            preluActivationWeights: activation === 'prelu' ? rand([5], 13) : undefined, leakyreluAlpha: 0.1,
+            x: seededTensor([2, 8, 8, 6], 10) as tf.Tensor4D, filter: seededTensor([3, 3, 6, 5], 11) as tf.Tensor4D,
+            strides: 1, pad: 'same', bias: seededTensor([5], 12), activation,
+            preluActivationWeights: activation === 'prelu' ? seededTensor([5], 13) : undefined, leakyreluAlpha: 0.1,
           }), { allowFallback: activation === 'prelu' }));
     }
     it('scalar bias, stride 2, gradients with relu', () =>
       compare(() => {
-        const x = rand([1, 9, 9, 3], 14), w = rand([3, 3, 3, 4], 15), b = rand([4], 16);
+        const x = seededTensor([1, 9, 9, 3], 14), w = seededTensor([3, 3, 3, 4], 15), b = seededTensor([4], 16);
         const f = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
           tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 2, pad: 'same', bias: bb, activation: 'relu' });
         const s = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 2, pad: 'valid', bias: tf.scalar(0.5) });
@@ -175,24 +164,24 @@ describe('native kernels vs pure-JS cpu kernels', function () {
       const grads = sa.length === sb.length && sa.slice(0, -2).every((d, i) => d === sb[i]);
       it(`a=[${sa}] b=[${sb}] transposeA=${ta} transposeB=${tb}${grads ? ' with gradients' : ''}`, () =>
         compare(() => {
-          const a = rand(sa, 20), b = rand(sb, 21);
+          const a = seededTensor(sa, 20), b = seededTensor(sb, 21);
           const f = (x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, ta, tb);
           const y = f(a, b);
           if (!grads) return [y];
-          const r = rand(y.shape, 22);
+          const r = seededTensor(y.shape, 22);
           return [y, ...tf.grads((x: tf.Tensor, z: tf.Tensor) => tf.sum(tf.mul(f(x, z), r)))([a, b])];
         }));
     }
     for (const activation of ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu'] as const) {
       it(`fused a=[5,6] b=[7,6] transposeB bias=[7] activation=${activation}`, () =>
         compare(() =>
-          tf.fused.matMul({ a: rand([5, 6], 23), b: rand([7, 6], 24), transposeB: true, bias: rand([7], 25), activation, leakyreluAlpha: 0.3 })));
+          tf.fused.matMul({ a: seededTensor([5, 6], 23), b: seededTensor([7, 6], 24), transposeB: true, bias: seededTensor([7], 25), activation, leakyreluAlpha: 0.3 })));
     }
     it('fused a=[2,5,6] b=[2,6,4] bias=[1,4] + gradients; bias=[5,1] falls back', () =>
       compare(() => {
-        const a = rand([2, 5, 6], 26), b = rand([2, 6, 4], 27), bias = rand([1, 4], 28);
+        const a = seededTensor([2, 5, 6], 26), b = seededTensor([2, 6, 4], 27), bias = seededTensor([1, 4], 28);
         const f = (x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.fused.matMul({ a: x as tf.Tensor3D, b: y as tf.Tensor3D, bias: z, activation: 'relu' });
-        const col = tf.fused.matMul({ a: rand([5, 5], 29), b: rand([5, 5], 30), bias: rand([5, 1], 31) });
+        const col = tf.fused.matMul({ a: seededTensor([5, 5], 29), b: seededTensor([5, 5], 30), bias: seededTensor([5, 1], 31) });
         return [col, f(a, b, bias), ...tf.grads((x: tf.Tensor, y: tf.Tensor, z: tf.Tensor) => tf.sum(f(x, y, z)))([a, b, bias])];
       }, { allowFallback: true }));
   });
@@ -209,7 +198,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     for (const [sa, sb] of pairs) {
       it(`a=[${sa}] b=[${sb}] add/sub/mul/div/sqdiff/max/min + gradients of add, mul, div`, () =>
         compare(() => {
-          const a = rand(sa, 40), b = rand(sb, 41, 0.5, 2);
+          const a = seededTensor(sa, 40), b = seededTensor(sb, 41, 0.5, 2);
           const outs = ops.map(([, op]) => op(a, b));
           const grads = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.div(tf.mul(tf.add(x, y), x), y)))([a, b]);
           return [...outs, ...grads];
@@ -219,7 +208,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
       compare(() => [tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(4, 'int32')), tf.mul(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32'))], { allowFallback: true }));
     it('unary exp/sigmoid/tanh/sqrt/rsqrt/square/log/relu/abs/erf x=[3,50,41] + gradients', () =>
       compare(() => {
-        const x = rand([3, 50, 41], 42, -3, 3), p = rand([3, 50, 41], 43, 0.1, 4);
+        const x = seededTensor([3, 50, 41], 42, -3, 3), p = seededTensor([3, 50, 41], 43, 0.1, 4);
         const outs = [tf.exp(x), tf.sigmoid(x), tf.tanh(x), tf.sqrt(p), tf.rsqrt(p), tf.square(x), tf.log(p), tf.relu(x), tf.abs(x), tf.erf(x)];
         const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(t), tf.exp(tf.mul(t, 0.1)))))(x);
         return [...outs, g];
@@ -227,7 +216,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     for (const shape of [[3, 7], [2, 4, 33], [16, 64, 64]]) {
       it(`softmax x=[${shape}] + gradient`, () =>
         compare(() => {
-          const x = rand(shape, 44, -4, 4), r = rand(shape, 45);
+          const x = seededTensor(shape, 44, -4, 4), r = seededTensor(shape, 45);
           return [tf.softmax(x), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.softmax(t), r)))(x)];
         }));
     }
@@ -241,7 +230,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     for (const [shape, axis, keepDims] of cases) {
       it(`x=[${shape}] axis=${JSON.stringify(axis)} keepDims=${keepDims} sum/mean/max/min + gradient of mean`, () =>
         compare(() => {
-          const x = rand(shape, 50);
+          const x = seededTensor(shape, 50);
           return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims), tf.max(x, axis, keepDims), tf.min(x, axis, keepDims),
             tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.mean(t, axis, keepDims))))(x)];
         }));
@@ -252,7 +241,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     for (const [shape, perm] of perms) {
       it(`transpose x=[${shape}] perm=[${perm}] + gradient`, () =>
         compare(() => {
-          const x = rand(shape, 51), r = rand(perm.map((p) => shape[p]), 52);
+          const x = seededTensor(shape, 51), r = seededTensor(perm.map((p) => shape[p]), 52);
           return [tf.transpose(x, perm), tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.transpose(t, perm), r)))(x)];
         }));
     }
@@ -265,13 +254,13 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     for (const [shape, begin, size] of cases) {
       it(`slice x=[${shape}] begin=[${begin}] size=[${size}] + gradient`, () =>
         compare(() => {
-          const x = rand(shape, 70);
+          const x = seededTensor(shape, 70);
           return [tf.slice(x, begin, size), tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.slice(t, begin, size))))(x)];
         }));
     }
     it('split x=[2,16,40] into 2 along -1 (GEGLU), [3,5] along 1, + gradient', () =>
       compare(() => {
-        const x = rand([2, 16, 40], 71), y = rand([2, 8, 6], 72);
+        const x = seededTensor([2, 16, 40], 71), y = seededTensor([2, 8, 6], 72);
         const [h, g] = tf.split(x, 2, -1);
         const parts = tf.split(y, [3, 5], 1);
         const grad = tf.grad((t: tf.Tensor) => { const [a, b] = tf.split(t, 2, -1); return tf.sum(tf.mul(a, tf.sigmoid(b))); })(x);
@@ -281,7 +270,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
 
   it('group norm + silu + attention block (composite) and its gradients', () =>
     compare(() => {
-      const x = rand([2, 8, 8, 16], 60), w = rand([3, 3, 16, 16], 61, -0.2, 0.2), wq = rand([16, 16], 62, -0.3, 0.3);
+      const x = seededTensor([2, 8, 8, 16], 60), w = seededTensor([3, 3, 16, 16], 61, -0.2, 0.2), wq = seededTensor([16, 16], 62, -0.3, 0.3);
       const block = (xx: tf.Tensor, ww: tf.Tensor, q: tf.Tensor) => {
         const g = tf.reshape(xx, [2, 64, 4, 4]);
         const { mean, variance } = tf.moments(g, [1, 3], true);
@@ -302,7 +291,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
         loadNativeKernels();
         assert.ok(tf.getKernel(FUSED_ATTENTION, 'cpu'), 'fused attention not registered');
         compare(() => {
-          const q = rand([b, nq, c], 70), k = rand([b, nk, c], 71), v = rand([b, nk, cv], 72), w = rand([b, nq, cv], 73);
+          const q = seededTensor([b, nq, c], 70), k = seededTensor([b, nk, c], 71), v = seededTensor([b, nk, cv], 72), w = seededTensor([b, nq, cv], 73);
           const f = (qq: tf.Tensor, kk: tf.Tensor, vv: tf.Tensor) =>
             scaledDotProductAttention(qq as tf.Tensor3D, kk as tf.Tensor3D, vv as tf.Tensor3D, { heads }).out;
           // a weighted sum so every output element has its own upstream gradient
@@ -312,7 +301,7 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     }
     it('leaves no tensors behind (forward and gradients)', () => {
       loadNativeKernels();
-      const q = rand([2, 40, 8], 80), k = rand([2, 40, 8], 81), v = rand([2, 40, 8], 82);
+      const q = seededTensor([2, 40, 8], 80), k = seededTensor([2, 40, 8], 81), v = seededTensor([2, 40, 8], 82);
       const before = tf.memory().numTensors;
       tf.dispose(tf.grads((a: tf.Tensor, bb: tf.Tensor, cc: tf.Tensor) =>
         tf.sum(scaledDotProductAttention(a as tf.Tensor3D, bb as tf.Tensor3D, cc as tf.Tensor3D, { heads: 2 }).out))([q, k, v]));

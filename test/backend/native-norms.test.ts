@@ -10,20 +10,10 @@ import { silu } from '../../lib/nn/activations';
 import { GroupNorm, LayerNorm } from '../../lib/nn/norms';
 import { ParamStore } from '../../lib/nn/params';
 import { seededInitializer } from '../../lib/nn/init';
+import { seededTensor } from '../helpers/seeded-tensor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 require('@tensorflow/tfjs'); // registers the gradients of the unfused path's ops
-
-function rand(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  let s = seed >>> 0 || 1;
-  const n = shape.reduce((p, d) => p * d, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    v[i] = lo + ((s >>> 8) / 16777216) * (hi - lo);
-  }
-  return tf.tensor(v, shape);
-}
 
 type Norm = { kind: 'group'; groups: number; affine: boolean; silu: boolean } | { kind: 'layer' };
 
@@ -36,14 +26,14 @@ async function run(norm: Norm, shape: number[], seed: number, offset: number): P
   const layer = norm.kind === 'group' ? new GroupNorm(store, 'n', norm.groups, c, 1e-5, { affine: norm.affine }) : new LayerNorm(store, 'n', c, 1e-5);
   const affine = norm.kind === 'layer' || norm.affine;
   if (affine) {
-    store.set('n.weight', rand([c], seed + 1, 0.5, 1.5));
-    store.set('n.bias', rand([c], seed + 2, -0.5, 0.5));
+    store.set('n.weight', seededTensor([c], seed + 1, 0.5, 1.5));
+    store.set('n.bias', seededTensor([c], seed + 2, -0.5, 0.5));
   }
   const params = store.makeTrainable(() => true);
-  const x0 = tf.tidy(() => tf.add(rand(shape, seed + 3, -2, 2), offset));
+  const x0 = tf.tidy(() => tf.add(seededTensor(shape, seed + 3, -2, 2), offset));
   const x = tf.variable(x0, true, `x${seed}`);
   x0.dispose();
-  const w = rand(shape, seed + 4);
+  const w = seededTensor(shape, seed + 4);
   const f = () => (layer instanceof GroupNorm && norm.kind === 'group' && norm.silu ? layer.applyThen(x, silu) : layer.apply(x));
   try {
     const y = tf.tidy(() => f().dataSync().slice() as Float32Array);
@@ -145,7 +135,7 @@ describe('fused group norm (+SiLU) and layer norm kernels vs the unfused path', 
     // and inside one tidy, only the result survives
     const store = ParamStore.initializing(seededInitializer(1));
     const gn = new GroupNorm(store, 'g', 2, 8, 1e-5);
-    const x = rand([1, 3, 3, 8], 3);
+    const x = seededTensor([1, 3, 3, 8], 3);
     const n0 = tf.memory().numTensors;
     const y = gn.applyThen(x, silu);
     assert.strictEqual(tf.memory().numTensors, n0 + 1);
