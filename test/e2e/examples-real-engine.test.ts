@@ -21,7 +21,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  example, startRuntime, startMosquitto, hasMosquitto, Runtime, runtimeState, deployFull, pressInject, childPids, cpuSeconds, logTail, watchDebug,
+  example, startRuntime, mosquittoForSuite, Runtime, runtimeState, deployFull, pressInject, childPids, cpuSeconds, logTail, watchDebug,
 } from './runtime';
 import { defaultModelFolder } from '../../nodes/shared/model-folder';
 import { readDetexMetadata } from '../../lib/io/png-metadata';
@@ -300,20 +300,12 @@ describe('example flows on the real engine (embedded default model) in a headles
   }));
 
   describe('03 over MQTT', function () {
-    let broker: { port: number; stop(): void } | undefined;
-    before(async function () {
-      if (!hasMosquitto()) {
-        console.log('    (skipped: mosquitto is not installed; .ci/run installs it)');
-        this.skip();
-      }
-      broker = await startMosquitto();
-    });
-    after(() => broker?.stop());
+    const brokerPort = mosquittoForSuite();
 
     it('should take jobs published on a topic and publish the PNGs back, with and without a concept', () => onStableModel(model, async () => {
       const flow = configure(example('03'), {
         ds: { steps: '3' }, // lowered for the test (the example ships 30)
-        b1: { broker: '127.0.0.1', port: String(broker!.port) },
+        b1: { broker: '127.0.0.1', port: String(brokerPort()) },
       });
       const rt = await startRuntime(flow, { engine: 'real', startTimeoutMs: START_MS, env: { DETEX_WORKER: 'w1' } });
       runtimes.push(rt);
@@ -340,7 +332,7 @@ describe('example flows on the real engine (embedded default model) in a headles
         }
         await sleep(300); // the subscription follows the connection
 
-        const c = mqtt.connect(`mqtt://127.0.0.1:${broker!.port}`);
+        const c = mqtt.connect(`mqtt://127.0.0.1:${brokerPort()}`);
         await new Promise((r, j) => {
           c.once('connect', r);
           c.once('error', j);

@@ -7,7 +7,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
-import { example, startRuntime, startMosquitto, hasMosquitto, Runtime } from './runtime';
+import { example, startRuntime, mosquittoForSuite, Runtime } from './runtime';
 import { readDetexMetadata } from '../../lib/io/png-metadata';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -68,22 +68,14 @@ describe('example flows in a headless Node-RED', function () {
   });
 
   describe('over MQTT', function () {
-    let broker: { port: number; stop(): void } | undefined;
-    before(async function () {
-      if (!hasMosquitto()) {
-        console.log('    (skipped: mosquitto is not installed; .ci/run installs it)');
-        this.skip();
-      }
-      broker = await startMosquitto();
-    });
-    after(() => broker?.stop());
+    const brokerPort = mosquittoForSuite();
 
     function withBroker(flow: Array<Record<string, unknown>>): Array<Record<string, unknown>> {
-      return flow.map((n) => (n.type === 'mqtt-broker' ? { ...n, broker: '127.0.0.1', port: String(broker!.port) } : n));
+      return flow.map((n) => (n.type === 'mqtt-broker' ? { ...n, broker: '127.0.0.1', port: String(brokerPort()) } : n));
     }
 
     async function client(): Promise<{ c: { publish: Function; subscribe: Function; on: Function; end: Function } }> {
-      const c = mqtt.connect(`mqtt://127.0.0.1:${broker!.port}`, { protocolVersion: 5 });
+      const c = mqtt.connect(`mqtt://127.0.0.1:${brokerPort()}`, { protocolVersion: 5 });
       await new Promise((r, j) => {
         c.once('connect', r);
         c.once('error', j);

@@ -148,6 +148,26 @@ export async function startMosquitto(): Promise<{ port: number; stop(): void }> 
   return { port, stop: () => proc.kill('SIGTERM') };
 }
 
+/**
+ * A loopback mosquitto for one mocha describe block: started before its tests, stopped after; the block is
+ * skipped, saying why, where mosquitto is not installed. Returns a getter for the broker's port.
+ */
+export function mosquittoForSuite(): () => number {
+  let broker: { port: number; stop(): void } | undefined;
+  before(async function () {
+    if (!hasMosquitto()) {
+      console.log('    (skipped: mosquitto is not installed; .ci/run installs it)');
+      this.skip();
+    }
+    broker = await startMosquitto();
+  });
+  after(() => broker?.stop());
+  return () => {
+    if (!broker) throw new Error('mosquittoForSuite: the broker is not running (used outside its describe block?)');
+    return broker.port;
+  };
+}
+
 /** GET /detex-test/state: the runtime's tfjs tensor count, backend (null until one is chosen) and loaded models. */
 export interface RuntimeState {
   numTensors: number;
