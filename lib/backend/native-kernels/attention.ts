@@ -9,9 +9,9 @@
  * The gradient (a customGrad in lib/nn/attention.ts) re-runs the scores from q, k and the saved
  * log-sum-exp, so no N×N tensor is kept for the backward pass.
  */
-import { KernelConfig, TensorInfo, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon';
-import { f32, int32, output } from './kernel-util';
+import { f32, int32, output, registerOwnKernels, unregisterOwnKernels } from './kernel-util';
 
 export const FUSED_ATTENTION = 'DetexFusedAttention';
 export const FUSED_ATTENTION_GRAD = 'DetexFusedAttentionGrad';
@@ -66,22 +66,9 @@ export function attentionKernels(addon: NativeAddon): KernelConfig[] {
 }
 
 export function registerAttention(addon: NativeAddon): string[] {
-  const kernels = attentionKernels(addon);
-  for (const k of kernels) {
-    unregisterAttentionKernel(k.kernelName);
-    registerKernel(k);
-  }
-  return kernels.map((k) => k.kernelName);
-}
-
-function unregisterAttentionKernel(name: string): void {
-  try {
-    unregisterKernel(name, 'cpu');
-  } catch {
-    /* not registered yet */
-  }
+  return registerOwnKernels(attentionKernels(addon));
 }
 
 export function unregisterAttention(): void {
-  for (const n of [FUSED_ATTENTION, FUSED_ATTENTION_GRAD]) unregisterAttentionKernel(n);
+  unregisterOwnKernels([FUSED_ATTENTION, FUSED_ATTENTION_GRAD]);
 }

@@ -2,7 +2,7 @@
  * Shared plumbing for native kernels: reading a tensor's float32 buffer out of the cpu backend,
  * wrapping its result, and falling back to the JS kernel for anything the addon does not cover.
  */
-import { KernelConfig, KernelFunc, TensorInfo, getKernel } from '@tensorflow/tfjs-core';
+import { KernelConfig, KernelFunc, TensorInfo, getKernel, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 /** What a kernel body gets: the same args as a tfjs kernelFunc. */
@@ -77,4 +77,23 @@ export function nativeKernel(kernelName: string, body: NativeBody): { config: Ke
     return fallback(args);
   };
   return { config: { ...original, kernelFunc }, original };
+}
+
+/** Removes our own (non-tfjs) cpu kernels by name; names not registered are skipped. */
+export function unregisterOwnKernels(names: readonly string[]): void {
+  for (const name of names) {
+    try {
+      unregisterKernel(name, 'cpu');
+    } catch {
+      /* not registered */
+    }
+  }
+}
+
+/** Registers kernels of our own (fused ops tfjs lacks), replacing a previous load; returns their names. */
+export function registerOwnKernels(kernels: readonly KernelConfig[]): string[] {
+  const names = kernels.map((k) => k.kernelName);
+  unregisterOwnKernels(names);
+  for (const k of kernels) registerKernel(k);
+  return names;
 }

@@ -9,9 +9,9 @@
  *   runKernel(LAYER_NORM, {x, gamma, beta}, {eps}) → [y, mean [R], rstd [R]] over the last axis (R rows)
  *   runKernel(LAYER_NORM_GRAD, {x, gamma, mean, rstd, dy}, {eps}) → [dx, dgamma, dbeta]
  */
-import { KernelConfig, TensorInfo, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon';
-import { f32, int32, output } from './kernel-util';
+import { f32, int32, output, registerOwnKernels, unregisterOwnKernels } from './kernel-util';
 
 export const GROUP_NORM = 'DetexGroupNorm';
 export const GROUP_NORM_GRAD = 'DetexGroupNormGrad';
@@ -99,23 +99,10 @@ export function normKernels(addon: NativeAddon): KernelConfig[] {
   return [gn, gnGrad, ln, lnGrad];
 }
 
-function unregisterQuietly(name: string): void {
-  try {
-    unregisterKernel(name, 'cpu');
-  } catch {
-    /* not registered */
-  }
-}
-
 export function registerNorms(addon: NativeAddon): string[] {
-  const kernels = normKernels(addon);
-  for (const k of kernels) {
-    unregisterQuietly(k.kernelName);
-    registerKernel(k);
-  }
-  return kernels.map((k) => k.kernelName);
+  return registerOwnKernels(normKernels(addon));
 }
 
 export function unregisterNorms(): void {
-  for (const n of NAMES) unregisterQuietly(n);
+  unregisterOwnKernels(NAMES);
 }
