@@ -44,12 +44,15 @@ function kernelCase(name: string, flop: number | undefined, inputs: InputSpec[],
     prepare(dir) {
       const xs = inputs.map((s) => t(dir, s));
       return {
+        // Read after the scope closes (see read-tidy.ts for why).
         step: () => {
           const out = tf.tidy(() => f(...xs));
           const all = Array.isArray(out) ? out : [out];
-          const first = readTidy(() => all[0]);
-          tf.dispose(all);
-          return first;
+          try {
+            return all[0].dataSync() as Float32Array;
+          } finally {
+            tf.dispose(all);
+          }
         },
         dispose: () => xs.forEach((x) => x.dispose()),
       };

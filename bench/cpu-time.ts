@@ -6,24 +6,16 @@
  *   node dist/bench/cpu-time.js <substring of the row name> [runs=7] [warmup=2]
  * Backend: cpu+native unless DETEX_BACKEND says otherwise.
  */
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import { initBackend } from '../lib/backend';
-import { CASES } from './cases';
-import { writeInput } from './inputs';
+import { withRow } from './one-row';
 
 async function main(): Promise<void> {
   const [match, runsArg = '7', warmupArg = '2'] = process.argv.slice(2);
   if (!match) throw new Error('usage: cpu-time.js <row substring> [runs] [warmup]');
   process.env.DETEX_BACKEND ??= 'cpu';
   await initBackend();
-  const c = CASES.find((x) => x.name.includes(match));
-  if (!c) throw new Error(`no row matches "${match}"`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-cpu-time-'));
-  try {
-    for (const s of c.inputs) writeInput(dir, s.name, s.shape, s.seed, s.lo, s.hi);
-    const p = await c.prepare(dir);
+  await withRow(match, async (c, p) => {
     for (let i = 0; i < Number(warmupArg); i++) await p.step();
     const wall: number[] = [], cpu: number[] = [];
     for (let i = 0; i < Number(runsArg); i++) {
@@ -33,12 +25,9 @@ async function main(): Promise<void> {
       wall.push(performance.now() - t);
       cpu.push((d.user + d.system) / 1000);
     }
-    p.dispose();
     const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
     console.log(`${c.name}\twall ${med(wall).toFixed(1)} ms\tcpu ${med(cpu).toFixed(1)} ms\tload ${os.loadavg()[0].toFixed(1)}`);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e) => {

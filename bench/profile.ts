@@ -5,24 +5,16 @@
  *
  *   node dist/bench/profile.js <substring of the row name> [native|wasm] [top=12]
  */
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../lib/backend';
-import { CASES } from './cases';
-import { writeInput } from './inputs';
+import { withRow } from './one-row';
 
 async function main(): Promise<void> {
   const [match, mode = 'native', topArg = '12'] = process.argv.slice(2);
   process.env.DETEX_BACKEND = mode === 'wasm' ? 'wasm' : 'cpu';
   await initBackend();
-  const c = CASES.find((x) => x.name.includes(match));
-  if (!c) throw new Error(`no row matches "${match}"`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-profile-'));
-  try {
-    for (const s of c.inputs) writeInput(dir, s.name, s.shape, s.seed, s.lo, s.hi);
-    const p = await c.prepare(dir);
+  await withRow(match, async (c, p) => {
     await p.step();
     const t0 = performance.now();
     const info = await tf.profile(async () => { await p.step(); });
@@ -40,10 +32,7 @@ async function main(): Promise<void> {
     for (const [name, e] of rows.slice(0, Number(topArg))) {
       console.log(`  ${name.padEnd(26)} ${e.ms.toFixed(1).padStart(9)} ms ${(100 * e.ms / total).toFixed(1).padStart(5)}%  ${e.calls} calls`);
     }
-    p.dispose();
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 main().catch((e) => { console.error(e); process.exitCode = 1; });
