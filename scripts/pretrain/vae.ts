@@ -19,6 +19,7 @@ import { ParamStore } from '../../lib/nn/params';
 import { seededInitializer } from '../../lib/nn/init';
 import { evalScenes, exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { imageGrid, meanPsnr } from '../../lib/pretrain/grid';
+import { reconstructionLoss } from '../../lib/pretrain/vae-loss';
 import { Rng } from '../../lib/random';
 import { SIZE, vaeConfig } from './vae-config';
 
@@ -26,19 +27,7 @@ const SEED = 20240227;
 
 /** training crop side (evaluation uses full 64 px renders) */
 const CROP = 32;
-const W_L2 = 1;
-const W_EDGE = 0.5;
 const W_KL = 1e-4;
-
-/** Mean |∂x − ∂y| over horizontal and vertical neighbour differences. */
-function edgeLoss(x: tf.Tensor4D, y: tf.Tensor4D): tf.Scalar {
-  const [b, h, w, c] = x.shape;
-  const d = (t: tf.Tensor4D, axis: 1 | 2) =>
-    axis === 1
-      ? tf.sub(tf.slice(t, [0, 1, 0, 0], [b, h - 1, w, c]), tf.slice(t, [0, 0, 0, 0], [b, h - 1, w, c]))
-      : tf.sub(tf.slice(t, [0, 0, 1, 0], [b, h, w - 1, c]), tf.slice(t, [0, 0, 0, 0], [b, h, w - 1, c]));
-  return tf.add(tf.mean(tf.abs(tf.sub(d(x, 1), d(y, 1)))), tf.mean(tf.abs(tf.sub(d(x, 2), d(y, 2))))) as tf.Scalar;
-}
 
 async function main(): Promise<void> {
   await initBackend();
@@ -141,12 +130,9 @@ async function main(): Promise<void> {
       const dist = vae.encode(x);
       const z = dist.sample(tf.tensor4d(rng.fork('posterior').normal(dist.mean.shape), dist.mean.shape));
       const y = vae.decode(z);
-      const diff = tf.sub(y, x);
-      const l1 = tf.mean(tf.abs(diff)) as tf.Scalar;
-      const l2 = tf.mean(tf.square(diff)) as tf.Scalar;
-      const edge = edgeLoss(x, y);
+      const { loss: rec, l1, l2, edge } = reconstructionLoss(x, y);
       const kl = tf.mul(tf.mean(tf.sub(tf.add(tf.square(dist.mean), tf.exp(dist.logvar)), tf.add(1, dist.logvar))), 0.5) as tf.Scalar;
-      const loss = tf.addN([l1, tf.mul(l2, W_L2), tf.mul(edge, W_EDGE), tf.mul(kl, W_KL)]) as tf.Scalar;
+      const loss = tf.add(rec, tf.mul(kl, W_KL)) as tf.Scalar;
       return { loss, logs: { l1, l2, edge, kl } };
     },
   });
