@@ -5,10 +5,14 @@
  *   --cache DIR   checkpoint + log folder (default .detex-cache/pretrain/<name>)
  *   --out DIR     model folder to export into (default models/detex-mini)
  *   --max-steps N stop after N updates in this run (benchmarking)
+ *   --warm-start  without a checkpoint, start from the weights exported in --out (fresh optimizer, step 0):
+ *                 how training continues on a machine that has the package's weights but not its cache
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
+import { seededInitializer } from '../nn/init';
+import { ParamStore } from '../nn/params';
 
 export interface RunArgs {
   minutes?: number;
@@ -29,6 +33,7 @@ export function parseRunArgs(name: string, root: string, extra: Record<string, {
       cache: { type: 'string' },
       out: { type: 'string' },
       'from-scratch': { type: 'boolean' },
+      'warm-start': { type: 'boolean' },
       ...extra,
     },
   });
@@ -49,12 +54,26 @@ export function parseRunArgs(name: string, root: string, extra: Record<string, {
  * weights with random ones: refuse unless --from-scratch is given.
  */
 export function refuseToOverwriteTrained(args: RunArgs, checkpointFile: string, folders: string[]): void {
-  if (args.rest['from-scratch'] || fs.existsSync(path.join(args.cache, checkpointFile))) return;
+  if (args.rest['from-scratch'] || args.rest['warm-start'] || fs.existsSync(path.join(args.cache, checkpointFile))) return;
   const trained = folders.filter((f) => fs.existsSync(path.join(args.out, f)) && fs.readdirSync(path.join(args.out, f)).some((n) => n.endsWith('.safetensors')));
   if (trained.length) {
     throw new Error(
       `no checkpoint in ${args.cache}, but ${trained.map((f) => path.join(args.out, f)).join(', ')} already hold(s) trained weights: ` +
-        'starting over would overwrite them. Restore the checkpoint, or pass --from-scratch to retrain from random weights.',
+        'starting over would overwrite them. Restore the checkpoint, pass --warm-start to continue from those weights, ' +
+        'or --from-scratch to retrain from random weights.',
     );
   }
+}
+
+/**
+ * The parameter store a run builds its model against: the exported `weightsFile` under --warm-start when the
+ * cache holds no checkpoint yet (a checkpoint, when there is one, overrides the weights anyway), otherwise
+ * seeded fresh weights.
+ */
+export function initialStore(args: RunArgs, checkpointFile: string, weightsFile: string, seed: number): { store: ParamStore; warmFrom?: string } {
+  if (args.rest['warm-start'] && !fs.existsSync(path.join(args.cache, checkpointFile))) {
+    if (!fs.existsSync(weightsFile)) throw new Error(`--warm-start: no exported weights at ${weightsFile}`);
+    return { store: ParamStore.fromSafetensors(weightsFile), warmFrom: weightsFile };
+  }
+  return { store: ParamStore.initializing(seededInitializer(seed)) };
 }

@@ -8,16 +8,15 @@
  *
  *   DETEX_BACKEND=cpu node dist/scripts/pretrain/classifier.js --minutes 10     # continues where it stopped
  *   DETEX_BACKEND=cpu node dist/scripts/pretrain/classifier.js --eval-only      # scores the exported folder
- *   flags: --batch N (32), --steps N (total, fixes the lr schedule; 220), --eval-n N (256), --eval-every N (100)
+ *   flags: --batch N (32), --steps N (total, fixes the lr schedule; 220), --eval-n N (256), --eval-every N (100),
+ *          --warm-start (no checkpoint: continue from the exported classifier)
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
-import { ParamStore } from '../../lib/nn/params';
-import { seededInitializer } from '../../lib/nn/init';
-import { CHECKPOINT_FILE, evalScenes, exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop } from '../../lib/pretrain';
+import { CHECKPOINT_FILE, evalScenes, exportComponent, initialStore, parseRunArgs, refuseToOverwriteTrained, runLoop } from '../../lib/pretrain';
 import { classifierBatch } from '../../lib/pretrain/classifier-data';
 import { AttributeScores, classifierScores, vaeRoundTrip } from '../../lib/pretrain/classifier-eval';
 import {
@@ -52,7 +51,9 @@ async function main(): Promise<void> {
   const outDir = path.join(args.out, FOLDER);
 
   const config = attributeClassifierConfig();
-  const store = evalOnly ? undefined : ParamStore.initializing(seededInitializer(SEED));
+  const start = evalOnly ? undefined : initialStore(args, CHECKPOINT_FILE, path.join(outDir, 'model.safetensors'), SEED);
+  if (start?.warmFrom) console.log(`warm start from ${start.warmFrom}`);
+  const store = start?.store;
   const model = store ? new WorldAttributeClassifier(store, config) : WorldAttributeClassifier.load(outDir);
   console.log(`attribute classifier: ${(model.parameterCount / 1e3).toFixed(1)}k parameters, batch ${batch}`);
 

@@ -11,7 +11,7 @@
  *
  *   node dist/scripts/pretrain/unet.js --minutes 20     (resumes from .detex-cache/pretrain/unet)
  *   flags: --batch N (16), --steps N (total; fixes the lr schedule), --eval-every N (300), --eval-only,
- *          --min-snr γ (5; 0 = plain MSE)
+ *          --min-snr γ (5; 0 = plain MSE), --warm-start (no checkpoint: continue from <out>/unet's weights)
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -23,9 +23,7 @@ import { toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
-import { ParamStore } from '../../lib/nn/params';
-import { seededInitializer } from '../../lib/nn/init';
-import { CHECKPOINT_FILE, exportComponent, loadCheckpoint, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
+import { CHECKPOINT_FILE, exportComponent, initialStore, loadCheckpoint, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { evaluateT2I, formatT2IScores } from '../../lib/pretrain/t2i-eval';
 import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
@@ -65,7 +63,8 @@ async function main(): Promise<void> {
   const vaeId = sha1(path.join(vaeDir, 'diffusion_pytorch_model.safetensors'));
   const text = TextConditioner.load(args.out, path.join(root, 'models', 'detex-tiny', 'tokenizer'));
   const scheduler = DDIMScheduler.fromConfig(SCHEDULER_CONFIG);
-  const store = ParamStore.initializing(seededInitializer(SEED));
+  const { store, warmFrom } = initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), SEED);
+  if (warmFrom) console.log(`warm start from ${warmFrom}`);
   const unet = UNet2DConditionModel.fromConfig(config as never, store);
   const vars = store.makeTrainable(() => true);
   const nParams = [...vars.values()].reduce((a, v) => a + v.size, 0);

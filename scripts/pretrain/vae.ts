@@ -6,7 +6,8 @@
  * originals, bottom reconstructions) and appends held-out PSNR to `<cache>/eval.jsonl`.
  *
  *   node dist/scripts/pretrain/vae.js --minutes 20      (resumes from .detex-cache/pretrain/vae-f<factor>)
- *   flags: --factor 4|8 (default 4), --batch N, --steps N (total, fixes the lr schedule), --max-steps N
+ *   flags: --factor 4|8 (default 4), --batch N, --steps N (total, fixes the lr schedule), --max-steps N,
+ *          --warm-start (no checkpoint: continue from <out>/vae's weights)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,9 +16,7 @@ import { initBackend } from '../../lib/backend';
 import { toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
-import { ParamStore } from '../../lib/nn/params';
-import { seededInitializer } from '../../lib/nn/init';
-import { evalScenes, exportComponent, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
+import { evalScenes, exportComponent, initialStore, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { imageGrid, meanPsnr } from '../../lib/pretrain/grid';
 import { reconstructionLoss } from '../../lib/pretrain/vae-loss';
 import { Rng } from '../../lib/random';
@@ -39,7 +38,8 @@ async function main(): Promise<void> {
   refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['vae']);
   const batch = Number(args.rest.batch ?? 12);
   const config = vaeConfig(factor);
-  const store = ParamStore.initializing(seededInitializer(SEED));
+  const { store, warmFrom } = initialStore(args, 'checkpoint.safetensors', path.join(args.out, 'vae', 'diffusion_pytorch_model.safetensors'), SEED);
+  if (warmFrom) console.log(`warm start from ${warmFrom}`);
   const vae = new AutoencoderKL(store, config);
   const vars = store.makeTrainable(() => true);
   const nParams = [...vars.values()].reduce((a, v) => a + v.size, 0);
