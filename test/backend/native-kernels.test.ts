@@ -268,6 +268,32 @@ describe('native kernels vs pure-JS cpu kernels', function () {
       }));
   });
 
+  describe('gather (row copies)', () => {
+    const cases: Array<{ x: number[]; idx: number[]; idxShape: number[]; axis: number }> = [
+      { x: [50, 7], idx: [3, 0, 49, 3, 12], idxShape: [5], axis: 0 },
+      { x: [40, 32], idx: [1, 39, 1, 0, 7, 20], idxShape: [2, 3], axis: 0 },
+      { x: [3, 10, 20], idx: [9, 0, 4, 4], idxShape: [4], axis: 1 },
+      { x: [2, 3, 17], idx: [16, 0, 5, 5, 1], idxShape: [5], axis: -1 },
+    ];
+    for (const c of cases) {
+      it(`x=[${c.x}] indices=[${c.idxShape}] axis=${c.axis}, exact, + gradient`, () =>
+        compare(() => {
+          const x = seededTensor(c.x, 73);
+          const idx = tf.tensor(c.idx, c.idxShape, 'int32');
+          return [tf.gather(x, idx, c.axis), tf.grad((t: tf.Tensor) => tf.sum(tf.square(tf.gather(t, idx, c.axis))))(x)];
+        }, { tol: 0 }));
+    }
+    it('an index out of range still raises the JS kernel\'s error', () => {
+      const x = seededTensor([50, 7], 74);
+      const idx = tf.tensor1d([2, 50], 'int32');
+      try {
+        assert.throws(() => tf.gather(x, idx), /GatherV2: the index value 50 is not in \[0, 49\]/);
+      } finally {
+        tf.dispose([x, idx]);
+      }
+    });
+  });
+
   it('group norm + silu + attention block (composite) and its gradients', () =>
     compare(() => {
       const x = seededTensor([2, 8, 8, 16], 60), w = seededTensor([3, 3, 16, 16], 61, -0.2, 0.2), wq = seededTensor([16, 16], 62, -0.3, 0.3);

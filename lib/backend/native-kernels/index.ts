@@ -27,6 +27,7 @@ import { registerNorms, unregisterNorms } from './norm';
 export { GROUP_NORM, LAYER_NORM } from './norm';
 import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
+import { gatherKernels } from './gather';
 import { NativeBody, nativeKernel } from './kernel-util';
 export { fallbackCounts, setMinNativeElements } from './kernel-util';
 import { matmulKernels } from './matmul';
@@ -48,7 +49,7 @@ let state: NativeKernelsResult | undefined;
 let replaced: KernelConfig[] = [];
 
 function allKernels(addon: NativeAddon): Array<[string, NativeBody]> {
-  return [...convKernels(addon), ...matmulKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon), ...sliceKernels(addon)];
+  return [...convKernels(addon), ...matmulKernels(addon), ...elementwiseKernels(addon), ...reduceKernels(addon), ...sliceKernels(addon), ...gatherKernels()];
 }
 
 function threadCount(): number {
