@@ -21,6 +21,14 @@ export class Linear {
     }
   }
 
+  /** The stored weight [in, out] and bias [out] (not copies: for kernels that take the layer whole). */
+  tensors(): { weight: tf.Tensor2D; bias?: tf.Tensor1D } {
+    return {
+      weight: this.store.tensor(this.weight) as tf.Tensor2D,
+      bias: this.bias ? (this.store.tensor(this.bias) as tf.Tensor1D) : undefined,
+    };
+  }
+
   apply<T extends tf.Tensor>(x: T): T {
     return tf.tidy(() => {
       const shape = x.shape;

@@ -142,6 +142,11 @@ export class LayerNorm {
     store.take(this.bias, [dim]);
   }
 
+  /** The stored γ and β [dim] (not copies: for kernels that take the layer whole). */
+  tensors(): { gamma: tf.Tensor1D; beta: tf.Tensor1D } {
+    return { gamma: this.store.tensor(this.weight) as tf.Tensor1D, beta: this.store.tensor(this.bias) as tf.Tensor1D };
+  }
+
   apply<T extends tf.Tensor>(x: T): T {
     const axis = x.rank - 1;
     if (x.shape[axis] !== this.dim) throw new Error(`Error in LayerNorm ${this.weight}: input width ${x.shape[axis]} ≠ ${this.dim}`);

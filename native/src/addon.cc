@@ -23,6 +23,7 @@ napi_value GroupNorm(napi_env, napi_callback_info);
 napi_value GroupNormBackward(napi_env, napi_callback_info);
 napi_value LayerNorm(napi_env, napi_callback_info);
 napi_value LayerNormBackward(napi_env, napi_callback_info);
+napi_value EncoderBlock(napi_env, napi_callback_info);
 
 namespace {
 
@@ -74,7 +75,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"binary", Binary}, {"reduce", Reduce}, {"transpose", Transpose}, {"unary", Unary},
       {"softmax", SoftmaxLast}, {"slice", Slice}, {"attention", Attention},
       {"attentionBackward", AttentionBackward}, {"groupNorm", GroupNorm}, {"groupNormBackward", GroupNormBackward},
-      {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"setThreads", SetThreads}, {"info", Info},
+      {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"encoderBlock", EncoderBlock},
+      {"setThreads", SetThreads}, {"info", Info},
   };
   for (auto& f : fns) {
     napi_value v;

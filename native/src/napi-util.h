@@ -28,7 +28,7 @@ struct Args {
   napi_env env;
   std::vector<napi_value> v;
   Args(napi_env e, napi_callback_info info) : env(e) {
-    size_t argc = 16;
+    size_t argc = 32;  // the fused encoder block takes 24
     v.resize(argc);
     check(napi_get_cb_info(e, info, &argc, v.data(), nullptr, nullptr), "get_cb_info");
     v.resize(argc);

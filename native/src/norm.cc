@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "napi-util.h"
+#include "norm-row.h"
 
 namespace detex {
 namespace {
@@ -27,33 +28,6 @@ namespace {
 constexpr int64_t kPixelBlock = 64;
 constexpr int64_t kParallelMin = 32768;  // elements; below this no thread pool is woken
 
-// AVX-512 / AVX2 / baseline copies of a function, picked at load time (the addon is built for any x86-64).
-#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
-// e^x, x clamped to [-87, 88], without a libm call, so loops around it vectorise: x = n·ln2 + r with
-// |r| ≤ ln2/2, e^r by its Taylor series to r⁶ (truncation error < 1.3e-7 relative), 2^n through the
-// exponent bits.
-inline float expFast(float x) {
-  x = x < -87.f ? -87.f : x;
-  x = x > 88.f ? 88.f : x;
-  // round to nearest by the 1.5·2²³ trick: branch-free, so the loop vectorises on any x86-64
-  const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  const int32_t n = int32_t(fn);
-  const float r = (x - fn * 0.693145751953125f) - fn * 1.42860682030941723212e-6f;  // ln2 in two parts
-  float p = 1.f / 720.f;
-  p = p * r + 1.f / 120.f;
-  p = p * r + 1.f / 24.f;
-  p = p * r + 1.f / 6.f;
-  p = p * r + 0.5f;
-  p = p * r + 1.f;
-  p = p * r + 1.f;
-  int32_t bits = (n + 127) << 23;
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
-
-inline float sigmoidFast(float z) { return 1.f / (1.f + expFast(-z)); }
 
 struct GnGeo {
   int64_t B, P, C, G;
@@ -307,23 +281,6 @@ napi_value GroupNormBackward(napi_env env, napi_callback_info info) {
 }
 
 namespace {
-
-// One LayerNorm row. Statistics in double from one pass (sum and sum of squares).
-VECTOR_CLONES
-void layerNormRow(const float* px, int64_t C, const float* gamma, const float* beta, double eps, float* py, float* mean,
-                  float* rstd) {
-  double s = 0, q = 0;
-  for (int64_t c = 0; c < C; c++) {
-    const double v = px[c];
-    s += v;
-    q += v * v;
-  }
-  const double m = s / double(C), var = std::max(q / double(C) - m * m, 0.0);
-  const float r = float(1.0 / std::sqrt(var + eps)), mf = float(m);
-  *mean = mf;
-  *rstd = r;
-  for (int64_t c = 0; c < C; c++) py[c] = (px[c] - mf) * r * gamma[c] + beta[c];
-}
 
 // dx for one row; adds the row's dγ, dβ terms to pg, pb.
 VECTOR_CLONES

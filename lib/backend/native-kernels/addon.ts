@@ -36,6 +36,11 @@ export interface NativeAddon {
     rows: number, cols: number, eps: number): void;
   layerNormBackward(x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array,
     dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, rows: number, cols: number): void;
+  /** a whole pre-LN encoder block, forward only; geometry [B, H, W, C, heads, F, window, act, fusedQkv] (native/src/encoder-block.cc) */
+  encoderBlock(x: Float32Array, y: Float32Array, ln1Gamma: Float32Array, ln1Beta: Float32Array, wq: Float32Array, wk: Float32Array | null,
+    wv: Float32Array | null, bq: Float32Array | null, bk: Float32Array | null, bv: Float32Array | null, wo: Float32Array, bo: Float32Array | null,
+    ln2Gamma: Float32Array, ln2Beta: Float32Array, w1: Float32Array, b1: Float32Array | null, w2: Float32Array, b2: Float32Array | null,
+    mask: Float32Array | null, relH: Float32Array | null, relW: Float32Array | null, geometry: Int32Array, eps: number, scale: number): void;
   setThreads(n: number): void;
   info(): { onednn: string; threads: number; isa: string };
 }

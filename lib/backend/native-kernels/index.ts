@@ -15,6 +15,8 @@
  *   DETEX_NATIVE_HUGEPAGES=0       do not madvise large outputs to huge pages (native/src/napi-util.h)
  *   DETEX_NATIVE_ATTENTION=0       do not register the fused attention kernel (lib/nn/attention.ts then runs unfused)
  *   DETEX_NATIVE_NORM=0            do not register the fused group/layer norm kernels (lib/nn/norms.ts then runs unfused)
+ *   DETEX_NATIVE_BLOCK=0           do not register the forward-only encoder block kernel (CLIP and SAM image-encoder
+ *                                  blocks then run composed at inference too)
  * OMP_WAIT_POLICY defaults to passive (see addon.ts).
  */
 import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
@@ -25,6 +27,8 @@ import { registerAttention, unregisterAttention } from './attention';
 export { FUSED_ATTENTION } from './attention';
 import { registerNorms, unregisterNorms } from './norm';
 export { GROUP_NORM, LAYER_NORM } from './norm';
+import { registerEncoderBlock, unregisterEncoderBlock } from './encoder-block';
+export { ENCODER_BLOCK } from './encoder-block';
 import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
 import { gatherKernels } from './gather';
@@ -78,6 +82,7 @@ export function loadNativeKernels(): NativeKernelsResult {
   // new kernels (nothing to replace); an addon built before them lacks the functions
   if (typeof addon.attention === 'function' && process.env.DETEX_NATIVE_ATTENTION !== '0') kernels.push(...registerAttention(addon));
   if (typeof addon.groupNorm === 'function' && process.env.DETEX_NATIVE_NORM !== '0') kernels.push(...registerNorms(addon));
+  if (typeof addon.encoderBlock === 'function' && process.env.DETEX_NATIVE_BLOCK !== '0') kernels.push(...registerEncoderBlock(addon));
   return (state = { loaded: true, kernels, info: { ...addon.info(), file } });
 }
 
@@ -90,6 +95,7 @@ export function unloadNativeKernels(): void {
   replaced = [];
   unregisterAttention();
   unregisterNorms();
+  unregisterEncoderBlock();
   state = undefined;
 }
 

@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Activation, activationByName } from '../../nn/activations';
 import { scaledDotProductAttention } from '../../nn/attention';
+import { EncoderBlockLayers, fusedEncoderBlock } from '../../nn/encoder-block';
 import { Linear } from '../../nn/linear';
 import { LayerNorm } from '../../nn/norms';
 import { ParamStore } from '../../nn/params';
@@ -21,10 +22,10 @@ export interface EncoderDims {
 }
 
 class CLIPAttention {
-  private readonly q: Linear;
-  private readonly k: Linear;
-  private readonly v: Linear;
-  private readonly out: Linear;
+  readonly q: Linear;
+  readonly k: Linear;
+  readonly v: Linear;
+  readonly out: Linear;
 
   constructor(store: ParamStore, prefix: string, hidden: number, private readonly heads: number) {
     this.q = new Linear(store, `${prefix}.q_proj`, hidden, hidden);
@@ -49,17 +50,23 @@ class CLIPEncoderLayer {
   private readonly fc1: Linear;
   private readonly fc2: Linear;
   private readonly act: Activation;
+  private readonly fusable: EncoderBlockLayers;
 
-  constructor(store: ParamStore, prefix: string, d: EncoderDims) {
+  constructor(store: ParamStore, prefix: string, private readonly d: EncoderDims) {
     this.ln1 = new LayerNorm(store, `${prefix}.layer_norm1`, d.hidden, d.eps);
     this.attn = new CLIPAttention(store, `${prefix}.self_attn`, d.hidden, d.heads);
     this.ln2 = new LayerNorm(store, `${prefix}.layer_norm2`, d.hidden, d.eps);
     this.fc1 = new Linear(store, `${prefix}.mlp.fc1`, d.hidden, d.intermediate);
     this.fc2 = new Linear(store, `${prefix}.mlp.fc2`, d.intermediate, d.hidden);
     this.act = activationByName(d.act);
+    const a = this.attn;
+    this.fusable = { norm1: this.ln1, qkv: [a.q, a.k, a.v], proj: a.out, norm2: this.ln2, fc1: this.fc1, fc2: this.fc2 };
   }
 
   apply(x: tf.Tensor3D, bias?: tf.Tensor): tf.Tensor3D {
+    // one native kernel at inference (no gradient tape), the ops below otherwise (lib/nn/encoder-block.ts)
+    const fused = fusedEncoderBlock(x, this.fusable, { heads: this.d.heads, act: this.d.act, grid: [1, x.shape[1]], mask: bias });
+    if (fused) return fused as tf.Tensor3D;
     return tf.tidy(() => {
       const h = tf.add(x, this.attn.apply(this.ln1.apply(x), bias)) as tf.Tensor3D;
       return tf.add(h, this.fc2.apply(this.act(this.fc1.apply(this.ln2.apply(h))))) as tf.Tensor3D;

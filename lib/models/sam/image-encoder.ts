@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Conv2d, LayerNorm, ParamStore, gelu } from '../../nn';
+import { EncoderBlockLayers, fusedEncoderBlock } from '../../nn/encoder-block';
 import { LAYER_NORM_2D_EPS, SamConfig } from './config';
 import { MLPBlock } from './mlp';
 import { ViTAttention } from './vit-attention';
@@ -16,12 +17,15 @@ class EncoderBlock {
   private readonly norm2: LayerNorm;
   private readonly attn: ViTAttention;
   private readonly mlp: MLPBlock;
+  private readonly fusable: EncoderBlockLayers;
+  private readonly heads: number;
 
   constructor(store: ParamStore, prefix: string, cfg: SamConfig, gridSize: number, private readonly windowSize: number) {
     const dim = cfg.encoder_embed_dim;
     this.norm1 = new LayerNorm(store, `${prefix}.norm1`, dim, cfg.encoder_layer_norm_eps);
     this.norm2 = new LayerNorm(store, `${prefix}.norm2`, dim, cfg.encoder_layer_norm_eps);
     const side = windowSize > 0 ? windowSize : gridSize;
+    this.heads = cfg.encoder_num_heads;
     this.attn = new ViTAttention(store, `${prefix}.attn`, dim, {
       heads: cfg.encoder_num_heads,
       qkvBias: cfg.encoder_qkv_bias,
@@ -29,11 +33,17 @@ class EncoderBlock {
       inputSize: [side, side],
     });
     this.mlp = new MLPBlock(store, `${prefix}.mlp`, dim, Math.trunc(dim * cfg.encoder_mlp_ratio), gelu);
+    this.fusable = { norm1: this.norm1, qkv: this.attn.qkv, proj: this.attn.proj, norm2: this.norm2, fc1: this.mlp.lin1, fc2: this.mlp.lin2 };
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    const [, h, w] = x.shape;
+    // one native kernel at inference (no gradient tape), the ops below otherwise (lib/nn/encoder-block.ts)
+    const fused = fusedEncoderBlock(x, this.fusable, {
+      heads: this.heads, act: 'gelu', grid: [h, w], window: this.windowSize, relPos: this.attn.relPosTables(),
+    });
+    if (fused) return fused as tf.Tensor4D;
     return tf.tidy(() => {
-      const [, h, w] = x.shape;
       let y = this.norm1.apply(x);
       if (this.windowSize > 0) {
         // Zero padding happens after norm1, so padded tokens are exact zeros.

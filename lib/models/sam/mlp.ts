@@ -5,8 +5,8 @@ import { Activation } from '../../nn/activations';
 
 /** common.py `MLPBlock`: lin1 → act → lin2 (the transformer MLPs; GELU in the encoder, ReLU in the decoder). */
 export class MLPBlock {
-  private readonly lin1: Linear;
-  private readonly lin2: Linear;
+  readonly lin1: Linear;
+  readonly lin2: Linear;
 
   constructor(store: ParamStore, prefix: string, embeddingDim: number, mlpDim: number, private readonly act: Activation) {
     this.lin1 = new Linear(store, `${prefix}.lin1`, embeddingDim, mlpDim);

@@ -16,8 +16,8 @@ export interface ViTAttentionOptions {
 }
 
 export class ViTAttention {
-  private readonly qkv: Linear;
-  private readonly proj: Linear;
+  readonly qkv: Linear;
+  readonly proj: Linear;
   private readonly heads: number;
   private readonly relPosH?: string;
   private readonly relPosW?: string;
@@ -33,6 +33,12 @@ export class ViTAttention {
       store.take(this.relPosH, [2 * opts.inputSize[0] - 1, headDim]);
       store.take(this.relPosW, [2 * opts.inputSize[1] - 1, headDim]);
     }
+  }
+
+  /** The rel_pos_h / rel_pos_w tables, when the block has them. */
+  relPosTables(): { h: tf.Tensor2D; w: tf.Tensor2D } | undefined {
+    if (!this.relPosH || !this.relPosW) return undefined;
+    return { h: this.store.tensor(this.relPosH) as tf.Tensor2D, w: this.store.tensor(this.relPosW) as tf.Tensor2D };
   }
 
   /** x [B, H, W, C] → [B, H, W, C] */
