@@ -30,6 +30,12 @@ namespace detex {
 namespace {
 
 constexpr int64_t kRows = 64;  // query rows per attention task: their scores stay in cache
+// Multiply-adds below which a step of the block (a projection, the attention loop) stays on the calling
+// thread. Higher than kSmallWork: inside one call the steps are short, so a woken thread has little to take
+// before the next fork (measured, 2 threads vs 1 under load: SAM-tiny's blocks, all steps < 2.7e5 MACs,
+// 82-89 vs 65-71 µs CPU and no faster; CLIP-tiny's attention, 7.6e5 MACs in 16 tasks, 163-186 vs 203-233 µs
+// wall).
+constexpr int64_t kBlockParallelWork = int64_t(1) << 19;
 
 // Codes shared with lib/backend/native-kernels/encoder-block.ts.
 enum BlockAct { kGelu = 1, kGeluTanh = 2, kQuickGelu = 3, kReluAct = 4, kSilu = 5 };
@@ -77,7 +83,7 @@ void gemm(char ta, char tb, int64_t M, int64_t N, int64_t K, float alpha, const 
 // matMul then add (lib/nn/linear.ts): the bias is added after the product.
 void linear(const float* x, int64_t rows, int64_t in, const float* w, int64_t out, const float* bias, float* y, int64_t ldy) {
   {
-    SingleThreadIfSmall small(rows * in * out);
+    SingleThreadIfSmall small(rows * in * out, kBlockParallelWork);
     gemm('N', 'N', rows, out, in, 1.f, x, in, w, out, 0.f, y, ldy);
   }
   if (!bias) return;
@@ -213,7 +219,7 @@ void blockForward(const BlockGeo& g, const BlockWeights& w, const float* x, floa
   // must not leave an OpenMP region
   const int64_t blocks = (T + kRows - 1) / kRows, tasks = G * g.heads * blocks;
   int failed = 0;
-#pragma omp parallel if (G * T * T * C * 2 > kSmallWork) reduction(| : failed)
+#pragma omp parallel if (G * T * T * C * 2 > kBlockParallelWork) reduction(| : failed)
   {
     std::vector<float> s(size_t(std::min(kRows, T) * paddedRow(T))), rh(size_t(g.sideH())), rw(size_t(g.sideW()));
 #pragma omp for schedule(dynamic)

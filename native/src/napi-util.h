@@ -129,7 +129,7 @@ constexpr int64_t kSmallWork = 32768;
 // thread count (some size scratchpads by it).
 class SingleThreadIfSmall {
  public:
-  explicit SingleThreadIfSmall(int64_t work) : saved_(work < kSmallWork ? omp_get_max_threads() : 0) {
+  explicit SingleThreadIfSmall(int64_t work, int64_t threshold = kSmallWork) : saved_(work < threshold ? omp_get_max_threads() : 0) {
     if (saved_) omp_set_num_threads(1);
   }
   ~SingleThreadIfSmall() {
