@@ -1,4 +1,5 @@
-export { runLoop, LoopOptions, LoopResult, LossFn, StepContext, CHECKPOINT_FILE, LOG_FILE } from './loop';
+export { runLoop, LoopOptions, LoopResult, LossFn, StepContext, CheckpointContext, CHECKPOINT_FILE, LOG_FILE } from './loop';
+export { WeightEma } from './ema';
 export { learningRate, LrSchedule } from './schedule';
 export { clipByGlobalNorm } from './grad-clip';
 export { saveCheckpoint, loadCheckpoint, fingerprint } from './checkpoint';

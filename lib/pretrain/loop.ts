@@ -16,7 +16,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdamW } from '../detex/adamw';
 import { AdamWOptions } from '../detex/config';
 import { Rng } from '../random';
-import { checkpointExists, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkpointExists, loadCheckpoint, loadEmaState, saveCheckpoint } from './checkpoint';
+import { WeightEma } from './ema';
 import { clipByGlobalNorm } from './grad-clip';
 import { learningRate, LrSchedule } from './schedule';
 
@@ -51,14 +52,23 @@ export interface LoopOptions {
   maxSteps?: number;
   /** stop cleanly on SIGINT/SIGTERM (scripts) */
   handleSignals?: boolean;
+  /** keep an exponential moving average of the weights with this decay (saved in the checkpoint) */
+  emaDecay?: number;
   /** called after every checkpoint (e.g. to export or write a preview); may be async */
-  onCheckpoint?: (step: number) => void | Promise<void>;
+  onCheckpoint?: (step: number, ctx: CheckpointContext) => void | Promise<void>;
   /** progress lines (default: none) */
   print?: (line: string) => void;
   /** print every n steps (default 10) */
   printEvery?: number;
   /** extra metadata stored in the checkpoint */
   metadata?: Record<string, string>;
+}
+
+export interface CheckpointContext {
+  /** whether the run keeps a weight average */
+  hasAverage: boolean;
+  /** runs `fn` with the averaged weights in the variables (without an average: the trained ones) */
+  withAveragedWeights<T>(fn: () => T | Promise<T>): Promise<T>;
 }
 
 export interface LoopResult {
@@ -121,6 +131,12 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
     print(`resumed at step ${step} from ${ckpt}`);
   }
   truncateLog(logFile, step);
+  const ema = o.emaDecay === undefined ? undefined : new WeightEma(o.vars, o.emaDecay);
+  if (ema && checkpointExists(ckpt) && !loadEmaState(ckpt, ema)) print(`the checkpoint has no weight average: it starts now, from the step-${step} weights`);
+  const ctx: CheckpointContext = {
+    hasAverage: !!ema,
+    withAveragedWeights: async (fn) => (ema ? ema.withAveragedWeights(fn) : fn()),
+  };
 
   let stop: LoopResult['stoppedBy'] | undefined;
   const onSignal = () => {
@@ -135,9 +151,9 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
   let ran = 0;
   let lastSaved = step;
   const checkpoint = async () => {
-    saveCheckpoint(ckpt, o.vars, adam, o.metadata);
+    saveCheckpoint(ckpt, o.vars, adam, o.metadata, ema);
     lastSaved = step;
-    await o.onCheckpoint?.(step);
+    await o.onCheckpoint?.(step, ctx);
   };
   try {
     while (step < o.schedule.totalSteps) {
@@ -186,6 +202,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
       const lr = learningRate(o.schedule, s);
       adam.apply(clipped.grads, lr);
       for (const g of clipped.grads.values()) g.dispose();
+      ema?.update();
       step = s;
       ran++;
       const loss = lossSum / accumulate;
@@ -210,6 +227,7 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
       process.off('SIGTERM', onSignal);
     }
     adam.dispose();
+    ema?.dispose();
   }
   return { step, ran, stoppedBy: stop, recentLoss: recent.reduce((a, b) => a + b, 0) / Math.max(1, recent.length) };
 }

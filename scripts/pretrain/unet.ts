@@ -11,7 +11,8 @@
  *
  *   node dist/scripts/pretrain/unet.js --minutes 20     (resumes from .detex-cache/pretrain/unet)
  *   flags: --batch N (16), --steps N (total; fixes the lr schedule), --eval-every N (300), --eval-only,
- *          --min-snr γ (5; 0 = plain MSE), --warm-start (no checkpoint: continue from <out>/unet's weights)
+ *          --min-snr γ (5; 0 = plain MSE), --warm-start (no checkpoint: continue from <out>/unet's weights),
+ *          --ema DECAY (keep a weight average, export it, evaluate it beside the trained weights)
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -48,12 +49,14 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..', '..');
   const args = parseRunArgs('unet', root, {
     batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-only': { type: 'boolean' },
-    channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' },
+    channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
   // Min-SNR-γ weighting (lib/schedulers/min-snr.ts) from step 1650 of run 2 on; --min-snr 0 turns it off.
   const minSnr = Number(args.rest['min-snr'] ?? 5);
+  // A weight average (lib/pretrain/ema.ts) from run 6 on; exported and evaluated beside the trained weights.
+  const emaDecay = args.rest.ema === undefined ? undefined : Number(args.rest.ema);
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
   if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
@@ -92,13 +95,13 @@ async function main(): Promise<void> {
 
   const classifierDir = path.join(args.out, 'attribute_classifier');
   const classifier = fs.existsSync(classifierDir) ? WorldAttributeClassifier.load(classifierDir) : undefined;
-  const evaluate = async (step: number) => {
+  const evaluate = async (step: number, weights: 'trained' | 'average' = 'trained') => {
     const t0 = Date.now();
     const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text, classifier });
-    await writePng(path.join(args.cache, 'samples.png'), sheet);
-    const line = { step, ...scores, vae: vaeId, text: text.identity, evalMs: Date.now() - t0, time: new Date().toISOString() };
+    await writePng(path.join(args.cache, weights === 'average' ? 'samples-average.png' : 'samples.png'), sheet);
+    const line = { step, weights, ...scores, vae: vaeId, text: text.identity, evalMs: Date.now() - t0, time: new Date().toISOString() };
     fs.appendFileSync(path.join(args.cache, 'eval.jsonl'), JSON.stringify(line) + '\n');
-    console.log(`eval step ${step} (${Date.now() - t0} ms): ${formatT2IScores(scores).join('; ')}`);
+    console.log(`eval step ${step}, ${weights} weights (${Date.now() - t0} ms): ${formatT2IScores(scores).join('; ')}`);
   };
 
   if (args.rest['eval-only']) {
@@ -119,10 +122,16 @@ async function main(): Promise<void> {
       maxSteps: args.maxSteps,
       handleSignals: true,
       metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr) },
+      emaDecay,
       print: (l) => console.log(l),
-      onCheckpoint: async (step) => {
-        exportAll(step);
-        if (step % evalEvery === 0) await evaluate(step);
+      onCheckpoint: async (step, ctx) => {
+        const evalNow = step % evalEvery === 0;
+        if (evalNow && ctx.hasAverage) await evaluate(step, 'trained');
+        // The shipped weights are the average when the run keeps one.
+        await ctx.withAveragedWeights(async () => {
+          exportAll(step);
+          if (evalNow) await evaluate(step, ctx.hasAverage ? 'average' : 'trained');
+        });
       },
       loss: ({ rng }) => {
         const b = worldBatch(rng.fork('data'), { batch, size: SIZE });

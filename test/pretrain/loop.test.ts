@@ -9,6 +9,8 @@ import { seededInitializer } from '../../lib/nn/init';
 import { runLoop, LossFn, CHECKPOINT_FILE, LOG_FILE } from '../../lib/pretrain/loop';
 import { learningRate } from '../../lib/pretrain/schedule';
 import { clipByGlobalNorm } from '../../lib/pretrain/grad-clip';
+import { WeightEma } from '../../lib/pretrain/ema';
+import { SafetensorsReader } from '../../lib/io/safetensors';
 import { expectNoLeak } from '../helpers/leak';
 
 /** A 2-layer regression toward a fixed random linear map, with fresh random inputs per step. */
@@ -121,5 +123,55 @@ describe('pretrain/loop', () => {
     const a = grads.get('a')!.dataSync();
     assert.ok(Math.abs(a[0] - 0.6) < 1e-6);
     tf.dispose([...grads.values()]);
+  });
+
+  it('should keep a weight average with a warming-up decay', () => {
+    const v = tf.variable(tf.tensor1d([0]));
+    const ema = new WeightEma(new Map([['w', v]]), 0.9);
+    assert.ok(Math.abs(ema.currentDecay() - 0.1) < 1e-12, 'first decay (1+0)/(10+0)');
+    v.assign(tf.tensor1d([10]));
+    ema.update(); // 0.1·0 + 0.9·10
+    assert.ok(Math.abs(ema.weights().get('w')!.dataSync()[0] - 9) < 1e-5);
+    for (let i = 0; i < 200; i++) ema.update();
+    assert.strictEqual(ema.currentDecay(), 0.9, 'capped at the configured decay');
+    ema.dispose();
+    v.dispose();
+    assert.throws(() => new WeightEma(new Map(), 1), /decay must be in \(0, 1\)/);
+  });
+
+  it('should save the average in the checkpoint, resume it bit-exactly, and lend it to onCheckpoint', async () => {
+    const short = { ...schedule, totalSteps: 12 };
+    const a = tmp();
+    const b = tmp();
+    await expectNoLeak(async () => {
+      const ta = toy();
+      let lent: number[] = [];
+      let after: number[] = [];
+      await runLoop({
+        dir: a, vars: ta.vars, loss: ta.loss, seed: 4, schedule: short, emaDecay: 0.8, checkpointEvery: 100,
+        onCheckpoint: async (_step, ctx) => {
+          assert.ok(ctx.hasAverage);
+          lent = await ctx.withAveragedWeights(() => Array.from(ta.store.tensor('l2.weight').dataSync()));
+          after = Array.from(ta.store.tensor('l2.weight').dataSync());
+        },
+      });
+      const r = SafetensorsReader.open(path.join(a, CHECKPOINT_FILE));
+      const averaged = Array.from(r.read('e/l2.weight').data as Float32Array);
+      const trained = Array.from(r.read('p/l2.weight').data as Float32Array);
+      assert.strictEqual(r.metadata.emaUpdates, '12');
+      r.close();
+      assert.deepStrictEqual(lent, averaged, 'onCheckpoint saw the saved average');
+      assert.notDeepStrictEqual(averaged, trained, 'the average differs from the last weights');
+      assert.deepStrictEqual(after, trained, 'the trained weights are back after the loan');
+      ta.dispose();
+      const t1 = toy();
+      await runLoop({ dir: b, vars: t1.vars, loss: t1.loss, seed: 4, schedule: short, emaDecay: 0.8, maxSteps: 5 });
+      t1.dispose();
+      const t2 = toy();
+      await runLoop({ dir: b, vars: t2.vars, loss: t2.loss, seed: 4, schedule: short, emaDecay: 0.8 });
+      t2.dispose();
+    });
+    const bytes = (d: string) => fs.readFileSync(path.join(d, CHECKPOINT_FILE));
+    assert.ok(bytes(a).equals(bytes(b)), 'checkpoints (with the average) differ after a resume');
   });
 });
