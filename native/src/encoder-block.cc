@@ -219,19 +219,22 @@ void blockForward(const BlockGeo& g, const BlockWeights& w, const float* x, floa
   // must not leave an OpenMP region
   const int64_t blocks = (T + kRows - 1) / kRows, tasks = G * g.heads * blocks;
   int failed = 0;
-  // Not `parallel if (...)`: in an inactive region omp_get_max_threads() is still the pool size, so each sgemm
-  // inside would open a pool of its own (measured: CLIP-tiny's block 3.6 ms wall instead of 0.2 under load).
-  SingleThreadIfSmall small(G * T * T * C * 2, kBlockParallelWork);
-#pragma omp parallel reduction(| : failed)
   {
-    std::vector<float> s(size_t(std::min(kRows, T) * paddedRow(T))), rh(size_t(g.sideH())), rw(size_t(g.sideW()));
+    // Not `parallel if (...)`: in an inactive region omp_get_max_threads() is still the pool size, so each sgemm
+    // inside would open a pool of its own (measured: CLIP-tiny's block 3.6 ms wall instead of 0.2 under load).
+    // Scoped: the projections after it decide their threads for themselves.
+    SingleThreadIfSmall small(G * T * T * C * 2, kBlockParallelWork);
+#pragma omp parallel reduction(| : failed)
+    {
+      std::vector<float> s(size_t(std::min(kRows, T) * paddedRow(T))), rh(size_t(g.sideH())), rw(size_t(g.sideW()));
 #pragma omp for schedule(dynamic)
-    for (int64_t k = 0; k < tasks; k++) {
-      try {
-        attendRows(g, w, qkv.data(), o.data(), k / (g.heads * blocks), (k / blocks) % g.heads, (k % blocks) * kRows, scale,
-                   s.data(), rh.data(), rw.data());
-      } catch (...) {
-        failed = 1;
+      for (int64_t k = 0; k < tasks; k++) {
+        try {
+          attendRows(g, w, qkv.data(), o.data(), k / (g.heads * blocks), (k / blocks) % g.heads, (k % blocks) * kRows,
+                     scale, s.data(), rh.data(), rw.data());
+        } catch (...) {
+          failed = 1;
+        }
       }
     }
   }
