@@ -3,9 +3,11 @@
  *
  * loadNativeKernels() loads the optional C++ addon (native/, oneDNN) and re-registers the hot
  * kernels (conv and its gradients, matmul, softmax, broadcasting elementwise ops, reductions,
- * transpose) under backendName 'cpu', so nothing else in the package changes: tf.conv2d, tf.grad
- * and friends just get faster, and the cpu backend keeps its "no 4 GiB cap" property. Whatever
- * the addon does not cover (other dtypes, NCHW, prelu) falls through to the original JS kernel.
+ * transpose, slices, gather) under backendName 'cpu', so nothing else in the package changes: tf.conv2d,
+ * tf.grad and friends just get faster, and the cpu backend keeps its "no 4 GiB cap" property. Whatever
+ * the addon does not cover (other dtypes, NCHW, prelu) falls through to the original JS kernel. It also
+ * registers fused kernels of our own (attention, group/layer norm, a forward-only encoder block) that
+ * lib/nn asks for by name.
  *
  *   DETEX_NATIVE=0                 never load it
  *   DETEX_NATIVE_THREADS=<n>       threads for oneDNN and the addon's loops (default: all cores)
