@@ -19,6 +19,7 @@ import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { evalScenes, exportComponent, initialStore, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { imageGrid, meanPsnr } from '../../lib/pretrain/grid';
 import { reconstructionLoss } from '../../lib/pretrain/vae-loss';
+import { vaeRoundTripScores } from '../../lib/pretrain/vae-oracle';
 import { Rng } from '../../lib/random';
 import { SIZE, vaeConfig } from './vae-config';
 
@@ -47,6 +48,8 @@ async function main(): Promise<void> {
 
   const evalSet = evalScenes(32, SEED, { size: SIZE });
   const scaleSet = worldBatch(new Rng(SEED).fork('scale'), { batch: 32, size: SIZE });
+  // the train-split set of TRAINING.md's round-trip measurements (vae-decoder.ts uses the same)
+  const oracleSet = evalScenes(64, 5, { size: SIZE, split: 'train' });
 
   /** Mode reconstruction in chunks of 8 (bounded memory); returns host data. */
   const reconstruct = (images: tf.Tensor4D): { rec: Float32Array; latentStd: number } => {
@@ -98,9 +101,14 @@ async function main(): Promise<void> {
       weightsFile: 'diffusion_pytorch_model.safetensors',
       metadata: { step: String(step), heldout_psnr: psnr.toFixed(2) },
     });
-    const line = { step, heldoutPsnr: psnr, latentStd, scalingFactor: scaling, evalMs: Date.now() - t0, time: new Date().toISOString() };
+    // What the world oracle still reads after a round trip: the ceiling of the text-to-image colour scores.
+    const oracle = vaeRoundTripScores(vae, oracleSet);
+    const line = { step, heldoutPsnr: psnr, latentStd, scalingFactor: scaling, oracle, evalMs: Date.now() - t0, time: new Date().toISOString() };
     fs.appendFileSync(path.join(args.cache, 'eval.jsonl'), JSON.stringify(line) + '\n');
-    console.log(`eval step ${step}: held-out PSNR ${psnr.toFixed(2)} dB, latent std ${latentStd.toFixed(3)} (scaling_factor ${scaling.toPrecision(4)})`);
+    console.log(
+      `eval step ${step}: held-out PSNR ${psnr.toFixed(2)} dB, latent std ${latentStd.toFixed(3)} (scaling_factor ${scaling.toPrecision(4)}); ` +
+        `round-trip oracle colour ${oracle.colour.toFixed(3)}, background ${oracle.background.toFixed(3)} (train renders)`,
+    );
   };
 
   const result = await runLoop({
