@@ -12,8 +12,8 @@ namespace detex {
 using dnnl::memory;
 namespace {
 
-// Codes shared with lib/backend/native-kernels/unary.ts.
-enum UnaryOp { kExp = 0, kSigmoid, kTanh, kSqrt, kRsqrt, kSquare, kLog, kRelu, kAbs, kErf, kNumUnary };
+// Codes shared with lib/backend/native-kernels/elementwise.ts.
+enum UnaryOp { kExp = 0, kSigmoid, kTanh, kSqrt, kRsqrt, kSquare, kLog, kRelu, kAbs, kErf, kNeg, kNumUnary };
 
 struct Eltwise {
   dnnl::eltwise_forward prim;
@@ -38,6 +38,7 @@ void eltwiseParams(int op, dnnl::algorithm& alg, float& alpha, float& beta) {
     case kLog: alg = A::eltwise_log; break;
     case kRelu: alg = A::eltwise_relu; break;
     case kAbs: alg = A::eltwise_abs; break;
+    case kNeg: alg = A::eltwise_linear; alpha = -1.f; break;  // -1 * x + 0
     default: throw ArgError("unary op " + std::to_string(op) + " is not a oneDNN eltwise");
   }
 }

@@ -206,10 +206,10 @@ describe('native kernels vs pure-JS cpu kernels', function () {
     }
     it('int32 add/mul fall back to the JS kernels', () =>
       compare(() => [tf.add(tf.tensor1d([1, 2, 3], 'int32'), tf.scalar(4, 'int32')), tf.mul(tf.tensor1d([1, 2], 'int32'), tf.tensor1d([3, 4], 'int32'))], { allowFallback: true }));
-    it('unary exp/sigmoid/tanh/sqrt/rsqrt/square/log/relu/abs/erf x=[3,50,41] + gradients', () =>
+    it('unary exp/sigmoid/tanh/sqrt/rsqrt/square/log/relu/abs/erf/neg x=[3,50,41] + gradients', () =>
       compare(() => {
         const x = seededTensor([3, 50, 41], 42, -3, 3), p = seededTensor([3, 50, 41], 43, 0.1, 4);
-        const outs = [tf.exp(x), tf.sigmoid(x), tf.tanh(x), tf.sqrt(p), tf.rsqrt(p), tf.square(x), tf.log(p), tf.relu(x), tf.abs(x), tf.erf(x)];
+        const outs = [tf.exp(x), tf.sigmoid(x), tf.tanh(x), tf.sqrt(p), tf.rsqrt(p), tf.square(x), tf.log(p), tf.relu(x), tf.abs(x), tf.erf(x), tf.neg(x)];
         const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.sigmoid(t), tf.exp(tf.mul(t, 0.1)))))(x);
         return [...outs, g];
       }));
