@@ -8,12 +8,13 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { seeded } from '../../bench/inputs';
-import { ENCODER_BLOCK, loadNativeKernels, nativeKernelStatus, unloadNativeKernels } from '../../lib/backend/native-kernels';
+import { ENCODER_BLOCK } from '../../lib/backend/native-kernels';
 import { hostTensor } from '../../lib/io/host-tensor';
 import { CLIPEncoder, EncoderDims, FLOAT32_MIN } from '../../lib/models/clip/encoder';
 import { samConfigFrom } from '../../lib/models/sam/config';
 import { ImageEncoderViT } from '../../lib/models/sam/image-encoder';
 import { Initializer, ParamStore } from '../../lib/nn/params';
+import { assertClose, nativeKernelToggle } from '../helpers/native-toggle';
 import { seededTensor } from '../helpers/seeded-tensor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -52,17 +53,6 @@ async function profiled(f: () => tf.Tensor): Promise<Run> {
     });
   });
   return { y, kernels: info.kernels.map((k) => k.name) };
-}
-
-function close(got: Float32Array, want: Float32Array, tol: number, what: string): void {
-  assert.strictEqual(got.length, want.length, `${what} length`);
-  let scale = 1, worst = 0, at = -1;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
-  }
-  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} (${got[at]} vs ${want[at]}) > ${tol} · ${scale}`);
 }
 
 interface ClipCase { name: string; dims: EncoderDims; shape: [number, number, number]; mask?: 'causal' | number[] }
@@ -118,36 +108,7 @@ function samRun(c: SamCase, seed: number): tf.Tensor {
 
 describe('fused encoder block (DetexEncoderBlock) vs the composed path', function () {
   this.timeout(120000);
-  let previousBackend = '';
-  let wasLoaded = false;
-  const savedEnv = process.env.DETEX_NATIVE_BLOCK;
-
-  const reload = (fused: boolean) => {
-    if (fused) delete process.env.DETEX_NATIVE_BLOCK;
-    else process.env.DETEX_NATIVE_BLOCK = '0';
-    unloadNativeKernels();
-    const r = loadNativeKernels();
-    assert.ok(r.loaded, r.reason);
-    assert.strictEqual(r.kernels.includes(ENCODER_BLOCK), fused);
-  };
-
-  before(async function () {
-    previousBackend = tf.getBackend();
-    wasLoaded = nativeKernelStatus().loaded;
-    await tf.setBackend('cpu');
-    const r = loadNativeKernels();
-    if (!r.loaded || !r.kernels.includes(ENCODER_BLOCK)) {
-      console.log(`    skipped: fused encoder block not available (${r.reason ?? 'addon built before it'})`);
-      this.skip();
-    }
-  });
-  after(async () => {
-    if (savedEnv === undefined) delete process.env.DETEX_NATIVE_BLOCK;
-    else process.env.DETEX_NATIVE_BLOCK = savedEnv;
-    unloadNativeKernels();
-    if (wasLoaded) loadNativeKernels();
-    if (previousBackend) await tf.setBackend(previousBackend);
-  });
+  const reload = nativeKernelToggle('DETEX_NATIVE_BLOCK', ENCODER_BLOCK, 'the fused encoder block');
 
   const check = async (run: () => tf.Tensor, blocks: number) => {
     reload(false);
@@ -156,7 +117,7 @@ describe('fused encoder block (DetexEncoderBlock) vs the composed path', functio
     const got = await profiled(run);
     assert.strictEqual(got.kernels.filter((k) => k === ENCODER_BLOCK).length, blocks, `one fused call per block: ${got.kernels.join(',')}`);
     assert.ok(!ref.kernels.includes(ENCODER_BLOCK), 'reference is composed');
-    close(got.y, ref.y, 2e-5, 'y');
+    assertClose(got.y, ref.y, 2e-5, 'y');
   };
 
   describe('CLIP encoder layers', () => {
@@ -203,7 +164,7 @@ describe('fused encoder block (DetexEncoderBlock) vs the composed path', functio
       assert.ok(!got.kernels.includes(ENCODER_BLOCK), 'no fused block under a tape');
       assert.deepStrictEqual(Object.keys(got.grads).sort(), Object.keys(ref.grads).sort());
       assert.ok(Object.keys(got.grads).length >= 3);
-      for (const k of Object.keys(ref.grads)) close(got.grads[k], ref.grads[k], 1e-6, `d${k}`);
+      for (const k of Object.keys(ref.grads)) assertClose(got.grads[k], ref.grads[k], 1e-6, `d${k}`);
     });
 
     it('without a tape (and after one): the fused kernel runs', async () => {

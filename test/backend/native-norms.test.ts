@@ -5,11 +5,12 @@
  */
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { GROUP_NORM, LAYER_NORM, loadNativeKernels, nativeKernelStatus, unloadNativeKernels } from '../../lib/backend/native-kernels';
+import { GROUP_NORM, LAYER_NORM } from '../../lib/backend/native-kernels';
 import { silu } from '../../lib/nn/activations';
 import { GroupNorm, LayerNorm } from '../../lib/nn/norms';
 import { ParamStore } from '../../lib/nn/params';
 import { seededInitializer } from '../../lib/nn/init';
+import { assertClose, nativeKernelToggle } from '../helpers/native-toggle';
 import { seededTensor } from '../helpers/seeded-tensor';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -53,49 +54,9 @@ async function run(norm: Norm, shape: number[], seed: number, offset: number): P
   }
 }
 
-function close(got: Float32Array, want: Float32Array, tol: number, what: string): void {
-  assert.strictEqual(got.length, want.length, `${what} length`);
-  let scale = 1, worst = 0, at = -1;
-  for (const v of want) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
-  }
-  assert.ok(worst <= tol * scale, `${what}: max |diff| ${worst} at ${at} (${got[at]} vs ${want[at]}) > ${tol} · ${scale}`);
-}
-
 describe('fused group norm (+SiLU) and layer norm kernels vs the unfused path', function () {
   this.timeout(120000);
-  let previousBackend = '';
-  let wasLoaded = false;
-  const savedEnv = process.env.DETEX_NATIVE_NORM;
-
-  const reload = (fused: boolean) => {
-    if (fused) delete process.env.DETEX_NATIVE_NORM;
-    else process.env.DETEX_NATIVE_NORM = '0';
-    unloadNativeKernels();
-    const r = loadNativeKernels();
-    assert.ok(r.loaded, r.reason);
-    assert.strictEqual(r.kernels.includes(GROUP_NORM), fused);
-  };
-
-  before(async function () {
-    previousBackend = tf.getBackend();
-    wasLoaded = nativeKernelStatus().loaded;
-    await tf.setBackend('cpu');
-    const r = loadNativeKernels();
-    if (!r.loaded || !r.kernels.includes(GROUP_NORM)) {
-      console.log(`    skipped: fused norm kernels not available (${r.reason ?? 'addon built before them'})`);
-      this.skip();
-    }
-  });
-  after(async () => {
-    if (savedEnv === undefined) delete process.env.DETEX_NATIVE_NORM;
-    else process.env.DETEX_NATIVE_NORM = savedEnv;
-    unloadNativeKernels();
-    if (wasLoaded) loadNativeKernels();
-    if (previousBackend) await tf.setBackend(previousBackend);
-  });
+  const reload = nativeKernelToggle('DETEX_NATIVE_NORM', GROUP_NORM, 'the fused norm kernels');
 
   const cases: Array<{ norm: Norm; shape: number[]; offset?: number; name: string }> = [
     { name: 'group 8, SiLU, [2,8,8,32]', norm: { kind: 'group', groups: 8, affine: true, silu: true }, shape: [2, 8, 8, 32] },
@@ -119,9 +80,9 @@ describe('fused group norm (+SiLU) and layer norm kernels vs the unfused path', 
       const fused = c.norm.kind === 'group' ? GROUP_NORM : LAYER_NORM;
       assert.ok(got.kernels.includes(fused) && got.kernels.includes(`${fused}Grad`), `fused kernels ran: ${got.kernels.join(',')}`);
       assert.ok(!ref.kernels.includes(fused), 'reference is unfused');
-      close(got.y, ref.y, 1e-4, 'y');
+      assertClose(got.y, ref.y, 1e-4, 'y');
       assert.deepStrictEqual(Object.keys(got.grads).sort(), Object.keys(ref.grads).sort());
-      for (const k of Object.keys(ref.grads)) close(got.grads[k], ref.grads[k], 2e-4, `d${k}`);
+      for (const k of Object.keys(ref.grads)) assertClose(got.grads[k], ref.grads[k], 2e-4, `d${k}`);
     });
   });
 
