@@ -14,7 +14,7 @@
  */
 import { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon';
-import { f32, int32, output, registerOwnKernels, unregisterOwnKernels } from './kernel-util';
+import { inputReaders, int32, output, registerOwnKernels, unregisterOwnKernels } from './kernel-util';
 
 export const ENCODER_BLOCK = 'DetexEncoderBlock';
 
@@ -25,15 +25,7 @@ export const ENCODER_BLOCK_ACTS: Readonly<Record<string, number>> = {
 
 interface Attrs { heads: number; eps: number; scale: number; act: string; window: number; gridH: number; gridW: number }
 
-function values(backend: unknown, t: TensorInfo | undefined, what: string): Float32Array {
-  const v = f32(backend, t);
-  if (!v) throw new Error(`encoder block: ${what} must be a float32 tensor`);
-  return v;
-}
-
-function optional(backend: unknown, t: TensorInfo | undefined, what: string): Float32Array | null {
-  return t ? values(backend, t, what) : null;
-}
+const { values, optional } = inputReaders('encoder block');
 
 export function encoderBlockKernel(addon: NativeAddon): KernelConfig {
   return {

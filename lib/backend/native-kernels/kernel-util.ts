@@ -18,6 +18,22 @@ export function f32(backend: unknown, t: TensorInfo | undefined): Float32Array |
   return values instanceof Float32Array ? values : null;
 }
 
+/**
+ * Readers of a fused kernel's inputs that fail loudly (these kernels have no JS kernel to fall back to):
+ * `values` throws "<kernel>: <what> must be a float32 tensor", `optional` passes an absent input as null.
+ */
+export function inputReaders(kernel: string): {
+  values: (backend: unknown, t: TensorInfo | undefined, what: string) => Float32Array;
+  optional: (backend: unknown, t: TensorInfo | undefined, what: string) => Float32Array | null;
+} {
+  const values = (backend: unknown, t: TensorInfo | undefined, what: string): Float32Array => {
+    const v = f32(backend, t);
+    if (!v) throw new Error(`${kernel}: ${what} must be a float32 tensor`);
+    return v;
+  };
+  return { values, optional: (backend, t, what) => (t ? values(backend, t, what) : null) };
+}
+
 export function output(backend: unknown, shape: number[], values: Float32Array): TensorInfo {
   return (backend as MathBackendCPU).makeTensorInfo(shape, 'float32', values);
 }

@@ -11,7 +11,7 @@
  */
 import { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from './addon';
-import { f32, int32, output, registerOwnKernels, unregisterOwnKernels } from './kernel-util';
+import { inputReaders, int32, output, registerOwnKernels, unregisterOwnKernels } from './kernel-util';
 
 export const GROUP_NORM = 'DetexGroupNorm';
 export const GROUP_NORM_GRAD = 'DetexGroupNormGrad';
@@ -21,15 +21,7 @@ const NAMES = [GROUP_NORM, GROUP_NORM_GRAD, LAYER_NORM, LAYER_NORM_GRAD];
 
 interface GnAttrs { groups: number; eps: number; silu: number }
 
-function values(backend: unknown, t: TensorInfo | undefined, what: string): Float32Array {
-  const v = f32(backend, t);
-  if (!v) throw new Error(`fused norm: ${what} must be a float32 tensor`);
-  return v;
-}
-
-function optional(backend: unknown, t: TensorInfo | undefined, what: string): Float32Array | null {
-  return t ? values(backend, t, what) : null;
-}
+const { values, optional } = inputReaders('fused norm');
 
 /** [B, positions, C, G] for a channels-last x. */
 function gnGeometry(x: TensorInfo, groups: number): number[] {
