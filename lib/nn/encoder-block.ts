@@ -71,26 +71,20 @@ export function fusedEncoderBlock(x: tf.Tensor, l: EncoderBlockLayers, o: Encode
   put('ln1Beta', n1.beta);
   put('ln2Gamma', n2.gamma);
   put('ln2Beta', n2.beta);
-  if (l.qkv instanceof Linear) {
-    const q = l.qkv.tensors();
-    put('wq', q.weight);
-    put('bq', q.bias);
-  } else {
-    const [q, k, v] = l.qkv.map((lin) => lin.tensors());
-    put('wq', q.weight);
-    put('wk', k.weight);
-    put('wv', v.weight);
-    put('bq', q.bias);
-    put('bk', k.bias);
-    put('bv', v.bias);
+  const putLinear = (w: string, b: string, lin: Linear) => {
+    const t = lin.tensors();
+    put(w, t.weight);
+    put(b, t.bias);
+  };
+  if (l.qkv instanceof Linear) putLinear('wq', 'bq', l.qkv);
+  else {
+    putLinear('wq', 'bq', l.qkv[0]);
+    putLinear('wk', 'bk', l.qkv[1]);
+    putLinear('wv', 'bv', l.qkv[2]);
   }
-  const [p, f1, f2] = [l.proj.tensors(), l.fc1.tensors(), l.fc2.tensors()];
-  put('wo', p.weight);
-  put('bo', p.bias);
-  put('w1', f1.weight);
-  put('b1', f1.bias);
-  put('w2', f2.weight);
-  put('b2', f2.bias);
+  putLinear('wo', 'bo', l.proj);
+  putLinear('w1', 'b1', l.fc1);
+  putLinear('w2', 'b2', l.fc2);
   put('mask', o.mask);
   put('relH', o.relPos?.h);
   put('relW', o.relPos?.w);
