@@ -12,7 +12,8 @@
  *   node dist/scripts/pretrain/unet.js --minutes 20     (resumes from .detex-cache/pretrain/unet)
  *   flags: --batch N (16), --steps N (total; fixes the lr schedule), --eval-every N (300), --eval-only,
  *          --min-snr γ (5; 0 = plain MSE), --warm-start (no checkpoint: continue from <out>/unet's weights),
- *          --ema DECAY (keep a weight average, export it, evaluate it beside the trained weights)
+ *          --ema DECAY (keep a weight average, export it, evaluate it beside the trained weights),
+ *          --fg-weight W (1: plain loss; W > 1 weighs the subject's latent pixels W× the background's)
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -32,6 +33,7 @@ import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
 import { minSnrWeights } from '../../lib/schedulers/min-snr';
 import { SCHEDULER_CONFIG, unetConfig } from './unet-config';
+import { foregroundWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
 import { detexModelIndex } from '../../lib/models/default-model';
 
 const SEED = 20240228;
@@ -49,7 +51,7 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..', '..');
   const args = parseRunArgs('unet', root, {
     batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-only': { type: 'boolean' },
-    channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' },
+    channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
@@ -57,6 +59,8 @@ async function main(): Promise<void> {
   const minSnr = Number(args.rest['min-snr'] ?? 5);
   // A weight average (lib/pretrain/ema.ts) from run 6 on; exported and evaluated beside the trained weights.
   const emaDecay = args.rest.ema === undefined ? undefined : Number(args.rest.ema);
+  // Subject-weighted loss (lib/pretrain/foreground-weight.ts) from run 9 on: class and pattern were not learned.
+  const fgWeight = Number(args.rest['fg-weight'] ?? 1);
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
   if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
@@ -121,7 +125,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr) },
+      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -141,7 +145,9 @@ async function main(): Promise<void> {
         const ehs = text.embed(captions);
         const n = makeTrainingNoise(scheduler, latents, rng.fork('noise'));
         const pred = unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
-        const perItem = tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3]);
+        const perItem = fgWeight === 1
+          ? tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3])
+          : weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(b.masks) as tf.Tensor4D, pred.shape[1], fgWeight));
         const loss = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
         return { loss };
       },
