@@ -42,20 +42,26 @@ export class Conv2d {
         throw new Error(`Error in Conv2d ${this.weight}: input has ${x.shape[3]} channels, expected ${this.inChannels} (NHWC)`);
       }
       const w = this.store.tensor(this.weight) as tf.Tensor4D;
-      let y: tf.Tensor4D =
-        this.kernelSize === 1 && this.stride === 1 && this.padding === 0
-          ? pointwise(x, w)
-          : tf.conv2d(x, w, this.stride, this.padding, 'NHWC', this.dilation);
-      if (this.bias) y = tf.add(y, this.store.tensor(this.bias));
-      return y;
+      const bias = this.bias ? (this.store.tensor(this.bias) as tf.Tensor1D) : undefined;
+      const pointwise = this.kernelSize === 1 && this.stride === 1 && this.padding === 0;
+      // At inference the bias goes into the conv/matmul kernel: a separate broadcast Add is one more full pass
+      // over the output (~1 ms a call on a VAE decoder's 256² maps). Under a gradient tape the composed ops stay:
+      // tf.fused's gradient saves the output too, one more tensor per conv held until the backward pass.
+      if (bias && !tf.engine().isTapeOn()) {
+        if (pointwise) return pointwiseConv(x, w, bias);
+        if (this.dilation === 1) return tf.fused.conv2d({ x, filter: w, strides: this.stride, pad: this.padding, bias });
+      }
+      const y = pointwise ? pointwiseConv(x, w) : tf.conv2d(x, w, this.stride, this.padding, 'NHWC', this.dilation);
+      return bias ? tf.add(y, bias) : y;
     });
   }
 }
 
 /** A 1×1 convolution is a matmul over channels: faster on every backend. */
-function pointwise(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+function pointwiseConv(x: tf.Tensor4D, w: tf.Tensor4D, bias?: tf.Tensor1D): tf.Tensor4D {
   const [b, h, wd, c] = x.shape;
   const out = w.shape[3];
-  const y = tf.matMul(tf.reshape(x, [b * h * wd, c]) as tf.Tensor2D, tf.reshape(w, [c, out]) as tf.Tensor2D);
+  const x2 = tf.reshape(x, [b * h * wd, c]) as tf.Tensor2D, w2 = tf.reshape(w, [c, out]) as tf.Tensor2D;
+  const y = bias ? tf.fused.matMul({ a: x2, b: w2, bias }) : tf.matMul(x2, w2);
   return tf.reshape(y, [b, h, wd, out]);
 }
