@@ -2,6 +2,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ParamStore } from './params';
 
+/** Registered by lib/backend/native-kernels on 'cpu' (conv + bias + addend in one call, forward only). */
+const CONV2D_ADD = 'DetexConv2DAdd';
+
 export interface Conv2dOptions {
   stride?: number;
   /** symmetric zero padding in pixels, as PyTorch's `padding=` integer */
@@ -53,6 +56,25 @@ export class Conv2d {
       }
       const y = pointwise ? pointwiseConv(x, w) : tf.conv2d(x, w, this.stride, this.padding, 'NHWC', this.dilation);
       return bias ? tf.add(y, bias) : y;
+    });
+  }
+
+  /**
+   * addend + apply(x) (addend: the output's shape), e.g. a resnet block's residual. At inference, where the
+   * cpu backend has the kernel, one native call adds it while the output is in cache; under a gradient tape
+   * (the kernel has no gradient) or elsewhere, the composed ops. Both compute the same function
+   * (test/backend/native-conv-add.test.ts compares them).
+   */
+  applyAdd(x: tf.Tensor4D, addend: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      if (this.dilation === 1 && x.dtype === 'float32' && addend.dtype === 'float32' && !tf.engine().isTapeOn() &&
+        tf.getKernel(CONV2D_ADD, tf.getBackend()) && x.shape[3] === this.inChannels) {
+        const inputs: tf.NamedTensorMap = { x, filter: this.store.tensor(this.weight), addend };
+        if (this.bias) inputs.bias = this.store.tensor(this.bias);
+        const attrs = { strides: this.stride, pad: this.padding, dilations: 1 };
+        return tf.engine().runKernel(CONV2D_ADD, inputs, attrs) as tf.Tensor4D;
+      }
+      return tf.add(addend, this.apply(x));
     });
   }
 }

@@ -4,3 +4,4 @@ export * from './conv2d';
 export * from './norms';
 export * from './attention';
 export * from './activations';
+export * from './upsample';

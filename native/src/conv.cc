@@ -9,6 +9,9 @@
 // Geometry comes in one Int32Array, computed on the JS side by tfjs' own computeConv2DInfo so
 // 'same'/'valid'/explicit padding and output sizes agree with tfjs exactly:
 //   [N, H, W, C, KH, KW, OC, OH, OW, strideH, strideW, dilH, dilW, padTop, padLeft, padBottom, padRight]
+#include <algorithm>
+#include <cstring>
+
 #include "dnnl-util.h"
 #include "napi-util.h"
 
@@ -43,8 +46,9 @@ struct Geometry {
 };
 
 dnnl::convolution_forward::primitive_desc forwardPd(const Geometry& g, bool bias, int act, float alpha,
-                                                    dnnl::prop_kind prop) {
+                                                    dnnl::prop_kind prop, bool addDst = false) {
   dnnl::post_ops po;
+  if (addDst) po.append_sum(1.f);  // y = conv + bias + (what y held: the addend), before the activation
   appendActivation(po, act, alpha);
   dnnl::primitive_attr attr;
   attr.set_post_ops(po);
@@ -89,7 +93,19 @@ void need(size_t got, size_t want, const char* what) {
 
 }  // namespace
 
-// conv2dForward(x, filter, bias|null, y, geometry, activation, leakyAlpha)
+// Copies n floats on the pool when large (the addend of a fused residual is a full-size map).
+static void copyFloats(float* dst, const float* src, size_t n) {
+  const int64_t chunk = 1 << 16, chunks = int64_t((n + chunk - 1) / chunk);
+#pragma omp parallel for schedule(static) if (int64_t(n) > kSmallWork)
+  for (int64_t i = 0; i < chunks; i++) {
+    const size_t from = size_t(i * chunk), len = std::min(size_t(chunk), n - from);
+    std::memcpy(dst + from, src + from, len * sizeof(float));
+  }
+}
+
+// conv2dForward(x, filter, bias|null, y, geometry, activation, leakyAlpha[, addend|null])
+// With an addend (y's shape) the result is conv + bias + addend, then the activation: a residual connection
+// added while the output tile is still in cache (oneDNN's sum post-op) instead of in a pass of its own.
 napi_value Conv2dForward(napi_env env, napi_callback_info info) {
   return guarded(env, [&]() -> napi_value {
     SignalScope signals;  // sgemm kernels must not take a signal (signal-guard.h)
@@ -102,15 +118,19 @@ napi_value Conv2dForward(napi_env env, napi_callback_info info) {
     Geometry g(a.ints(4));
     int act = a.i32(5);
     float alpha = float(a.num(6));
+    size_t nadd = 0;
+    const float* addend = a.f32opt(7, &nadd);
     need(nx, g.srcSize(), "x");
     need(nw, g.weightsSize(), "filter");
     need(ny, g.dstSize(), "y");
     if (b) need(nb, size_t(g.oc), "bias");
-    auto f = forwardCache.get(g.key() + (b ? "b" : "") + keyOf({act}) + std::to_string(alpha), [&] {
-      auto pd = forwardPd(g, b != nullptr, act, alpha, dnnl::prop_kind::forward_inference);
+    if (addend) need(nadd, g.dstSize(), "addend");
+    auto f = forwardCache.get(g.key() + (b ? "b" : "") + (addend ? "s" : "") + keyOf({act}) + std::to_string(alpha), [&] {
+      auto pd = forwardPd(g, b != nullptr, act, alpha, dnnl::prop_kind::forward_inference, addend != nullptr);
       return std::make_shared<Forward>(Forward{pd, dnnl::convolution_forward(pd), pd.weights_desc()});
     });
     adviseHugePages(y, ny * sizeof(float));
+    if (addend) copyFloats(y, addend, ny);
     memory xm(g.src(), cpuEngine(), x), ym(g.dst(), cpuEngine(), y);
     memory wm = weightsFor(f->weightsMd, g, w);
     std::unordered_map<int, memory> args{{DNNL_ARG_SRC, xm}, {DNNL_ARG_WEIGHTS, wm}, {DNNL_ARG_DST, ym}};

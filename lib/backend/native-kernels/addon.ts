@@ -8,8 +8,9 @@ import * as path from 'path';
 
 export interface NativeAddon {
   /** geometry: [N,H,W,C, KH,KW,OC, OH,OW, sH,sW, dH,dW, padTop,padLeft,padBottom,padRight] */
+  /** with an addend (y's shape): y = conv + bias + addend, then the activation */
   conv2dForward(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array,
-    geometry: Int32Array, activation: number, leakyAlpha: number): void;
+    geometry: Int32Array, activation: number, leakyAlpha: number, addend?: Float32Array | null): void;
   conv2dBackwardData(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: Int32Array): void;
   conv2dBackwardFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: Int32Array): void;
   /** geometry: [batchA, batchB, M, N, K, transposeA, transposeB] */
@@ -41,6 +42,8 @@ export interface NativeAddon {
     wv: Float32Array | null, bq: Float32Array | null, bk: Float32Array | null, bv: Float32Array | null, wo: Float32Array, bo: Float32Array | null,
     ln2Gamma: Float32Array, ln2Beta: Float32Array, w1: Float32Array, b1: Float32Array | null, w2: Float32Array, b2: Float32Array | null,
     mask: Float32Array | null, relH: Float32Array | null, relW: Float32Array | null, geometry: Int32Array, eps: number, scale: number): void;
+  /** nearest ×2 of NHWC x; geometry [B, H, W, C] (native/src/resample.cc) */
+  upsampleNearest2x(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
   setThreads(n: number): void;
   info(): { onednn: string; threads: number; isa: string };
 }

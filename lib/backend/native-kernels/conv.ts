@@ -13,7 +13,7 @@ type Pad = 'same' | 'valid' | number | backend_util.ExplicitPadding;
 type Rounding = 'floor' | 'round' | 'ceil' | undefined;
 
 /** The addon's 17-entry geometry, or null for layouts it does not take (NCHW). */
-function geometry(info: backend_util.Conv2DInfo): Int32Array | null {
+export function geometry(info: backend_util.Conv2DInfo): Int32Array | null {
   if (info.dataFormat !== 'channelsLast') return null;
   const p = info.padInfo;
   return int32([
@@ -24,7 +24,7 @@ function geometry(info: backend_util.Conv2DInfo): Int32Array | null {
   ]);
 }
 
-function convInfo(xShape: number[], filterShape: number[], attrs: KernelArgs['attrs'], dilations: number | [number, number]) {
+export function convInfo(xShape: number[], filterShape: number[], attrs: KernelArgs['attrs'], dilations: number | [number, number]) {
   const a = attrs as { strides: number | [number, number]; pad: Pad; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode: Rounding };
   return backend_util.computeConv2DInfo(xShape as Shape4, filterShape as Shape4, a.strides, dilations, a.pad,
     a.dimRoundingMode, false, backend_util.convertConv2DDataFormat(a.dataFormat));

@@ -19,6 +19,9 @@
  *   DETEX_NATIVE_NORM=0            do not register the fused group/layer norm kernels (lib/nn/norms.ts then runs unfused)
  *   DETEX_NATIVE_BLOCK=0           do not register the forward-only encoder block kernel (CLIP and SAM image-encoder
  *                                  blocks then run composed at inference too)
+ *   DETEX_NATIVE_CONV_ADD=0        do not register the forward-only conv + residual kernel (Conv2d.applyAdd then adds
+ *                                  in a pass of its own at inference too)
+ *   DETEX_NATIVE_UPSAMPLE=0        do not register the forward-only nearest ×2 kernel (upsampling then runs composed)
  * OMP_WAIT_POLICY defaults to passive (see addon.ts).
  */
 import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
@@ -31,6 +34,10 @@ import { registerNorms, unregisterNorms } from './norm';
 export { GROUP_NORM, LAYER_NORM } from './norm';
 import { registerEncoderBlock, unregisterEncoderBlock } from './encoder-block';
 export { ENCODER_BLOCK } from './encoder-block';
+import { registerConvAdd, unregisterConvAdd } from './conv-add';
+export { CONV2D_ADD } from './conv-add';
+import { registerUpsample, unregisterUpsample } from './resample';
+export { UPSAMPLE_NEAREST_2X } from './resample';
 import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
 import { gatherKernels } from './gather';
@@ -85,6 +92,9 @@ export function loadNativeKernels(): NativeKernelsResult {
   if (typeof addon.attention === 'function' && process.env.DETEX_NATIVE_ATTENTION !== '0') kernels.push(...registerAttention(addon));
   if (typeof addon.groupNorm === 'function' && process.env.DETEX_NATIVE_NORM !== '0') kernels.push(...registerNorms(addon));
   if (typeof addon.encoderBlock === 'function' && process.env.DETEX_NATIVE_BLOCK !== '0') kernels.push(...registerEncoderBlock(addon));
+  // an addon built before the addend argument ignores it: the upsample function arrived with it, so it is the test
+  if (typeof addon.upsampleNearest2x === 'function' && process.env.DETEX_NATIVE_CONV_ADD !== '0') kernels.push(...registerConvAdd(addon));
+  if (typeof addon.upsampleNearest2x === 'function' && process.env.DETEX_NATIVE_UPSAMPLE !== '0') kernels.push(...registerUpsample(addon));
   return (state = { loaded: true, kernels, info: { ...addon.info(), file } });
 }
 
@@ -98,6 +108,8 @@ export function unloadNativeKernels(): void {
   unregisterAttention();
   unregisterNorms();
   unregisterEncoderBlock();
+  unregisterConvAdd();
+  unregisterUpsample();
   state = undefined;
 }
 

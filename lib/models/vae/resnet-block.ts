@@ -32,10 +32,10 @@ export class VAEResnetBlock {
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => {
-      let h = this.conv1.apply(this.norm1.applyThen(x, this.act));
-      h = this.conv2.apply(this.norm2.applyThen(h, this.act));
+      const h = this.conv1.apply(this.norm1.applyThen(x, this.act));
       const skip = this.shortcut ? this.shortcut.apply(x) : x;
-      return tf.add(skip, h);
+      // the residual is added inside conv2's kernel at inference (Conv2d.applyAdd)
+      return this.conv2.applyAdd(this.norm2.applyThen(h, this.act), skip);
     });
   }
 }
