@@ -5,11 +5,12 @@ import { BenchCase, CASES, Prepared } from './cases';
 import { writeInput } from './inputs';
 
 /**
- * For the single-row tools (cpu-time, profile): the first row whose name contains `match`, prepared on its
- * inputs written to a temporary folder; `use` runs on it, then the row is disposed and the folder removed.
+ * For the single-row tools (cpu-time, profile): the row named `match`, else the first whose name contains it,
+ * prepared on its inputs written to a temporary folder; `use` runs on it, then the row is disposed and the
+ * folder removed.
  */
 export async function withRow<T>(match: string, use: (c: BenchCase, p: Prepared) => Promise<T>): Promise<T> {
-  const c = CASES.find((x) => x.name.includes(match));
+  const c = CASES.find((x) => x.name === match) ?? CASES.find((x) => x.name.includes(match));
   if (!c) throw new Error(`no row matches "${match}"`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-bench-row-'));
   try {

@@ -4,6 +4,7 @@
  *
  *   node dist/bench/run.js [--runs 5] [--warmup 2] [--threads 2] [--only <substring>]
  *                          [--modes native,wasm] [--python /usr/bin/python3] [--out file.json] [--sd15]
+ *                          [--profile-above 1.5]
  *
  * Every (row, implementation) runs in its own process so the reported peak RSS is that row's.
  * Times are medians of --runs after --warmup. GFLOP/s rows are also given as a fraction of the
@@ -14,6 +15,9 @@
  * Self-validating: each side writes its last step's result (NHWC float32; [loss, Σ‖grad‖²] for training
  * rows) and the row records max_abs_err and rel_err = max|ours − torch| / max|torch|; rel_err > 1e-3 flags
  * the row (`mismatch: true`, printed as MISMATCH). --sd15 adds the SD v1.5-sized UNet row.
+ *
+ * Where a row's native ratio stays above 1.5 (--profile-above), the row is profiled once more (bench/profile.ts, in
+ * its own process) and its top 3 kernels are printed under it and recorded as `dominant_kernels` [{name, ms, share, calls}].
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -22,13 +26,18 @@ import * as path from 'path';
 import { CASES } from './cases';
 import { readInput, writeInput } from './inputs';
 import { fixturesDir } from './cases';
+import { KernelShare, formatKernels } from './kernel-profile';
 import { tinyModelDir } from './model-cases';
 import { ensureSd15Weights, sd15Dir } from './sd15';
 
-interface Opts { runs: number; warmup: number; threads: number; only?: string; modes: string[]; python: string; out?: string; sd15: boolean }
+interface Opts {
+  runs: number; warmup: number; threads: number; only?: string; modes: string[]; python: string; out?: string; sd15: boolean;
+  /** rows whose native ratio to PyTorch is above this are profiled (issue 6's goal is 1.5×) */
+  profileAbove: number;
+}
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { runs: 5, warmup: 2, threads: 2, modes: ['native', 'wasm'], python: process.env.DETEX_BENCH_PYTHON || '/usr/bin/python3', sd15: false };
+  const o: Opts = { runs: 5, warmup: 2, threads: 2, modes: ['native', 'wasm'], python: process.env.DETEX_BENCH_PYTHON || '/usr/bin/python3', sd15: false, profileAbove: 1.5 };
   for (let i = 0; i < argv.length; i += 2) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (k === '--sd15') { o.sd15 = true; i--; }
@@ -39,6 +48,7 @@ function parseArgs(argv: string[]): Opts {
     else if (k === '--modes') o.modes = v.split(',');
     else if (k === '--python') o.python = v;
     else if (k === '--out') o.out = v;
+    else if (k === '--profile-above') o.profileAbove = Number(v);
     else throw new Error(`unknown option ${k}`);
   }
   return o;
@@ -55,6 +65,16 @@ function parseResult(stdout: string, stderr: string, status: number | null): Mea
   if (r.error || !r.ms) return { error: r.error ?? 'no times' };
   const { ms, peak_mib, ...extra } = r;
   return { ms: median(ms), peak_mib, extra };
+}
+
+/** The top 3 kernels of one profiled step of the row, from bench/profile.js run in a child process. */
+function profileRow(name: string, o: Opts): { dominant_kernels: KernelShare[] } | { dominant_kernels_error: string } {
+  const env = { ...process.env, DETEX_NATIVE_THREADS: String(o.threads), OMP_NUM_THREADS: String(o.threads) };
+  const r = spawnSync(process.execPath, [path.join(__dirname, 'profile.js'), name, 'native', '3'],
+    { env, encoding: 'utf8', maxBuffer: 64 << 20, timeout: 30 * 60 * 1000 });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('PROFILE '));
+  if (!line) return { dominant_kernels_error: `no profile (exit ${r.status}): ${((r.stderr || r.stdout) ?? '').trim().split('\n').slice(-1)[0] ?? ''}` };
+  return { dominant_kernels: (JSON.parse(line.slice(8)) as { kernels: KernelShare[] }).kernels };
 }
 
 function runOurs(mode: string, index: number, dir: string, o: Opts, outFile: string): Measured {
@@ -167,13 +187,16 @@ function main(): void {
         errors: { ours: ours.error, wasm: wasm.error, reference: ref.error },
         reference_info: ref.extra,
       };
-      rows.push(row);
+      const far = row.ratio !== null && row.ratio > o.profileAbove ? profileRow(c.name, o) : undefined;
+      const profiled: Record<string, unknown> = { ...row, ...far };
+      rows.push(profiled);
       save(false);
       console.log(`${c.name.padEnd(66)} native ${fmt(row.ours_ms).padStart(9)} ms  wasm ${fmt(row.wasm_ms).padStart(9)} ms  ` +
         `torch ${fmt(row.reference_ms).padStart(8)} ms  ratio ${fmt(row.ratio, 2).padStart(6)}  wasm/torch ${fmt(row.wasm_ratio, 2).padStart(6)}  ` +
         `${row.gflops ? fmt(row.gflops, 0) + ' GFLOP/s' : ''}` +
         ('rel_err' in check ? `  max|Δ| ${check.max_abs_err.toExponential(2)} rel ${check.rel_err.toExponential(2)}${mismatch ? ' MISMATCH' : ''}` : `  (${check.compare_error})`) +
         `${[ours.error, wasm.error].filter(Boolean).length ? '  [' + [ours.error && 'native: ' + ours.error, wasm.error && 'wasm: ' + wasm.error].filter(Boolean).join('; ') + ']' : ''}`);
+      if (far) console.log('    dominant kernels: ' + ('dominant_kernels' in far ? formatKernels(far.dominant_kernels) : far.dominant_kernels_error));
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
