@@ -8,14 +8,14 @@
 import * as assert from 'assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 describe('native kernels while signals arrive (--cpu-prof)', function () {
   this.timeout(120000);
 
   it('survive V8 sampling the main thread inside sgemm every 50 µs', function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-sigprof-'));
+    const dir = tempDir('detex-sigprof-');
     try {
       const r = spawnSync(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', dir, path.join(__dirname, 'native-signals-child.js')], {
         encoding: 'utf8',
@@ -37,7 +37,7 @@ describe('native kernels while signals arrive (--cpu-prof)', function () {
       const prof = JSON.parse(fs.readFileSync(path.join(dir, files[0]), 'utf8')) as { samples: number[] };
       assert.ok(prof.samples.length > 50, `${prof.samples.length} samples`);
     } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     }
   });
 });

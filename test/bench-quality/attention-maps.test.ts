@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DetexSession, train, sample, attentionMaps } from '../../lib/engine';
@@ -9,6 +8,7 @@ import { decodeImage } from '../../lib/io/image';
 import { subjectPhotos } from '../../lib/world';
 import { tinyModelDir } from '../../lib/models/default-model';
 import { expectNoLeak } from '../helpers/leak';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 describe('attention maps (engine facade) on detex-tiny', function () {
   this.timeout(600000);
@@ -18,7 +18,7 @@ describe('attention maps (engine facade) on detex-tiny', function () {
 
   before(async () => {
     session = await DetexSession.open(tinyModelDir()); // speed, not a trained model
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-attn-'));
+    dir = tempDir('detex-attn-');
     concept = path.join(dir, 'c.safetensors');
     const sd = await session.sd();
     const size = (sd.unet.config.raw.sample_size as number) * sd.vae.scaleFactor;
@@ -31,7 +31,7 @@ describe('attention maps (engine facade) on detex-tiny', function () {
 
   after(async () => {
     await session?.dispose();
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeTempDir(dir);
   });
 
   const prompt = 'a photo of a {{V}} {{class}} with {{P.1}} pose in {{B.2}} background';

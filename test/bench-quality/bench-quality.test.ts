@@ -1,21 +1,21 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runBenchQuality, defaultSettings, defaultBenchModel, QUICK, FULL } from '../../lib/bench-quality';
 import { decodeImage } from '../../lib/io/image';
 import { main } from '../../lib/cli/main';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 describe('bench quality end to end on the embedded model (1 subject × 2 methods × 1 prompt, tiny steps)', function () {
   this.timeout(900000);
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-bq-'));
+  const out = tempDir('detex-bq-');
   const tiny = path.resolve(__dirname, '../../../models/detex-tiny');
   const settings = defaultSettings(true, {
     subjects: ['cup-blue-dots-white-loop'], methods: ['detex', 'custom-diffusion'], trainSteps: 2, batchSize: 2, numClassImages: 1,
     classImageSteps: 1, backgroundPrompts: 1, colourPrompt: false, posePrompt: false, imagesPerPrompt: 1, sampleSteps: 2,
   });
-  after(() => fs.rmSync(out, { recursive: true, force: true }));
+  after(() => removeTempDir(out));
 
   it('should train, sample, score, and write the table, JSON, grids, attention figure and report, freeing every tensor', async () => {
     const lines: string[] = [];

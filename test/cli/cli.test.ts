@@ -1,13 +1,13 @@
 /** `detex train` → `detex sample --concept` → `detex eval`, end to end on detex-tiny by path, for speed (in-process). */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { writePng } from '../../lib/io/image';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { main } from '../../lib/cli/main';
 import { disc } from '../engine/discs';
 import { defaultModelDir, tinyModelDir } from '../../lib/models/default-model';
+import { tempDirs } from '../helpers/temp-dir';
 
 async function captured(argv: string[]): Promise<{ code: number; out: string[] }> {
   const out: string[] = [];
@@ -36,8 +36,9 @@ describe('detex CLI: the default model', () => {
 
 describe('detex CLI: train, sample, eval', function () {
   this.timeout(120000);
+  const tmp = tempDirs();
   it('should train a concept, sample it, and score the samples into a table and JSON', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-cli-'));
+    const dir = tmp('detex-cli-');
     const tiny = tinyModelDir();
     for (const k of [0, 1]) {
       const d = disc(k);

@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runDemo, describeModel } from '../../lib/demo/run';
@@ -10,6 +9,7 @@ import { defaultModelDir, tinyModelDir } from '../../lib/models/default-model';
 import { lossCurveSvg } from '../../lib/demo/report';
 import { readImageMetadata } from '../../lib/io/image';
 import { loadConcept } from '../../lib/detex/concept';
+import { tempDirs } from '../helpers/temp-dir';
 
 /** Width and height from a PNG's IHDR chunk. */
 function pngSize(file: string): [number, number] {
@@ -18,8 +18,9 @@ function pngSize(file: string): [number, number] {
 }
 
 describe('detex demo (the main job)', () => {
+  const tmp = tempDirs();
   it('should render, mask, train, sample and write the report, PNG recipes and concept, freeing every tensor (detex-tiny, for speed)', async () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-demo-'));
+    const out = tmp('detex-demo-');
     const lines: string[] = [];
     const before = tf.memory().numTensors;
     const r = await runDemo({ out, model: tinyModelDir(), trainSteps: 2, batchSize: 2, numClassImages: 2, classImageSteps: 2, sampleSteps: 2, imagesPerPrompt: 1, log: (l) => lines.push(l) });
@@ -40,7 +41,7 @@ describe('detex demo (the main job)', () => {
   });
 
   it('should run on the embedded default detex-mini when no model is given, at its 64 px', async () => {
-    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-demo-mini-'));
+    const out = tmp('detex-demo-mini-');
     const lines: string[] = [];
     const r = await runDemo({ out, trainSteps: 1, batchSize: 1, numClassImages: 1, classImageSteps: 1, sampleSteps: 1, imagesPerPrompt: 1, log: (l) => lines.push(l) });
     assert.ok(lines.includes(`model: ${defaultModelDir()} (64 px images; backend ${tf.getBackend()})`), lines.join('\n'));
@@ -50,7 +51,6 @@ describe('detex demo (the main job)', () => {
     for (const f of [path.join(out, 'photos', 'photo-1.png'), r.images[0]]) {
       assert.deepStrictEqual(pngSize(f), [64, 64], f);
     }
-    fs.rmSync(out, { recursive: true, force: true });
   });
 
   it("should write its prompts in the world's caption words, the ones detex-mini was pretrained on", () => {

@@ -1,7 +1,6 @@
 /** Class images for L_pr: DDIM generation with the tiny base model, the disk cache and its key, corruption, user folders. */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ClassImageOptions, classImageCachePath, classImages, classImagesFromFolder } from '../../lib/detex/class-images';
@@ -11,6 +10,7 @@ import { hostTensor } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
 import { expectNoLeak } from '../helpers/leak';
 import { loadTiny, tinyAvailable, TinyModels } from './tiny-models';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 describe('detex/class-images', function () {
   this.timeout(120000);
@@ -19,11 +19,11 @@ describe('detex/class-images', function () {
   before(async function () {
     if (!tinyAvailable()) this.skip();
     m = await loadTiny();
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-cls-'));
+    tmp = tempDir('detex-cls-');
   });
   after(() => {
     m?.dispose();
-    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    if (tmp) removeTempDir(tmp);
   });
 
   const opts = (o: Partial<ClassImageOptions> = {}): ClassImageOptions => ({ classWord: 'dog', count: 2, resolution: 64, modelId: 'a'.repeat(64), cacheDir: tmp, steps: 2, ...o });

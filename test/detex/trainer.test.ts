@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { resolveDetexConfig, DetexConfigInput } from '../../lib/detex/config';
@@ -11,6 +10,7 @@ import { composePrompt, batchSubstitutions } from '../../lib/detex/composer';
 import { EmbeddingSubstitution } from '../../lib/detex/types';
 import { expectNoLeak } from '../helpers/leak';
 import { loadTiny, squares, tinyAvailable, TinyModels } from './tiny-models';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 function classImages(n: number): tf.Tensor4D {
   return tf.tidy(() => tf.div(tf.mod(tf.reshape(tf.range(0, n * 64 * 64 * 3), [n, 64, 64, 3]), 97), 97) as tf.Tensor4D);
@@ -25,7 +25,7 @@ describe('detex/trainer on the tiny fixtures', function () {
   this.timeout(600000);
   let m: TinyModels;
   let cls: tf.Tensor4D;
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-trainer-'));
+  const tmp = tempDir('detex-trainer-');
   before(async function () {
     if (!tinyAvailable()) this.skip();
     m = await loadTiny();
@@ -34,7 +34,7 @@ describe('detex/trainer on the tiny fixtures', function () {
   after(() => {
     m?.dispose();
     cls?.dispose();
-    fs.rmSync(tmp, { recursive: true, force: true });
+    removeTempDir(tmp);
   });
 
   const cfg = (o: Partial<DetexConfigInput> = {}) =>

@@ -5,7 +5,6 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DetexSession, evaluate } from '../../lib/engine';
@@ -21,6 +20,7 @@ import { Rng } from '../../lib/random';
 import { fixture } from '../helpers/fixtures';
 import { expectNoLeak } from '../helpers/leak';
 import { disc } from './discs';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 function cos(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let ab = 0;
@@ -39,7 +39,7 @@ describe('engine evaluate: CLIP-T and CLIP-I(FG) with a full CLIP folder', funct
 
   before(function () {
     if (!textDir || !visionDir || !tokDir) this.skip();
-    clipDir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-clip-full-'));
+    clipDir = tempDir('detex-clip-full-');
     const tensors = new Map<string, HostTensor>();
     for (const d of [textDir!, visionDir!]) for (const [k, v] of readSafetensors(path.join(d, 'model.safetensors')).tensors) tensors.set(k, v);
     // text hidden 32 → the vision tower's projection_dim 24, seeded N(0, 1/32)
@@ -52,7 +52,7 @@ describe('engine evaluate: CLIP-T and CLIP-I(FG) with a full CLIP folder', funct
     fs.copyFileSync(path.join(visionDir!, 'preprocessor', 'preprocessor_config.json'), path.join(clipDir, 'preprocessor_config.json'));
   });
   after(() => {
-    if (clipDir) fs.rmSync(clipDir, { recursive: true, force: true });
+    if (clipDir) removeTempDir(clipDir);
   });
 
   it('should score CLIP-T on the prompt without pseudo-words, and CLIP-I / CLIP-I(FG) on plain / masked references, as computed apart', async () => {

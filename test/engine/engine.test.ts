@@ -1,7 +1,6 @@
 /** The plain-data engine facade on the embedded tiny model: real models, small sizes, leak-checked. */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { DetexSession, samMask, clipImage, clipText, mapAttributes, compose, sample, train, evaluate, plainPrompt } from '../../lib/engine';
 import { checkpointPathFor } from '../../lib/engine/train';
@@ -12,6 +11,7 @@ import { tinyModelDir } from '../../lib/models/default-model';
 import { expectNoLeak } from '../helpers/leak';
 import { fixture } from '../helpers/fixtures';
 import { disc } from './discs';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 describe('engine facade (embedded detex-tiny)', function () {
   this.timeout(120000);
@@ -22,11 +22,12 @@ describe('engine facade (embedded detex-tiny)', function () {
   const warnings: string[] = [];
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-engine-'));
+    dir = tempDir('detex-engine-');
     s = await DetexSession.open(tinyModelDir(), { warn: (m) => warnings.push(m) }); // speed, not a trained model
   });
   after(async () => {
     await s?.dispose();
+    if (dir) removeTempDir(dir);
   });
 
   it('should default to an initialiser word that is one token of the CLIP vocabulary', () => {

@@ -1,7 +1,6 @@
 /** engine.train: progress (each loss term, elapsed, ETA, previews), cancellation (also during class images), class-image sources. */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DetexSession, train, StepProgress } from '../../lib/engine';
@@ -9,6 +8,7 @@ import { TrainJob } from '../../lib/engine/train';
 import { tinyModelDir } from '../../lib/models/default-model';
 import { writePng } from '../../lib/io/image';
 import { disc } from './discs';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 describe('engine train: progress, cancellation, class images (embedded detex-tiny)', function () {
   this.timeout(120000);
@@ -21,14 +21,14 @@ describe('engine train: progress, cancellation, class images (embedded detex-tin
   });
 
   before(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-progress-'));
+    dir = tempDir('detex-progress-');
     s = await DetexSession.open(tinyModelDir(), { warn: () => undefined }); // speed, not a trained model
     await s.sd();
     await s.imageEncoder();
   });
   after(async () => {
     await s?.dispose();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (dir) removeTempDir(dir);
   });
 
   it('should report every step with each loss term, elapsed and ETA, class-image progress, and a preview every K steps', async () => {

@@ -1,13 +1,13 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { writeFileAtomic, writeFileAtomicAsync } from '../../lib/io/atomic-write';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 describe('io/atomic-write', () => {
   let dir: string;
-  beforeEach(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-atomic-')); });
-  afterEach(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+  beforeEach(() => { dir = tempDir('detex-atomic-'); });
+  afterEach(() => { removeTempDir(dir); });
 
   it('should write a string, then replace it, leaving no temp files', async () => {
     const p = path.join(dir, 'a.txt');

@@ -1,12 +1,12 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { componentDir, readComponentConfig, readModelIndex, resolveConfig, weightFiles } from '../../lib/io/diffusers-folder';
 import { fixture } from '../helpers/fixtures';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 function tmpFolder(files: Record<string, string>): string {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-folder-'));
+  const root = tempDir('detex-folder-');
   for (const [rel, text] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
     fs.writeFileSync(path.join(root, rel), text);
@@ -21,7 +21,7 @@ describe('io/diffusers-folder', () => {
     made.push(d);
     return d;
   };
-  after(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  after(() => made.forEach((d) => removeTempDir(d)));
 
   it('should read sd-tiny/model_index.json and resolve unet, vae and scheduler folders and files', function () {
     const dir = fixture('sd-tiny');

@@ -1,6 +1,5 @@
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,6 +9,7 @@ import { HostTensor } from '../../lib/io/host-tensor';
 import {
   centerCrop, decodeImage, encodePng, imageToTensor, readImageMetadata, resizeImage, shortestEdgeSize, tensorToImage, writePng,
 } from '../../lib/io/image';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 function meanMaxDiff(a: HostTensor, b: HostTensor): { mean: number; max: number } {
   assert.deepEqual(a.shape, b.shape);
@@ -25,8 +25,8 @@ function meanMaxDiff(a: HostTensor, b: HostTensor): { mean: number; max: number 
 
 describe('io/image', () => {
   let dir: string;
-  before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-image-')); });
-  after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+  before(() => { dir = tempDir('detex-image-'); });
+  after(() => { removeTempDir(dir); });
 
   describe('against PIL (clip-vision-tiny preprocess goldens)', function () {
     const fx = fixture('clip-vision-tiny');

@@ -1,14 +1,10 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { SafetensorsReader, readSafetensors, writeSafetensors, SafetensorsError } from '../../lib/io/safetensors';
 import { hostTensor } from '../../lib/io/host-tensor';
 import { fixturesDir } from '../helpers/fixtures';
-
-function tmpFile(name: string): string {
-  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'detex-st-')), name);
-}
+import { tempDirs } from '../helpers/temp-dir';
 
 /** Writes a raw safetensors file from a header object and a data buffer, for corrupt-file cases. */
 function writeRaw(file: string, header: unknown, data: Buffer, lengthOverride?: bigint): void {
@@ -19,6 +15,10 @@ function writeRaw(file: string, header: unknown, data: Buffer, lengthOverride?: 
 }
 
 describe('safetensors', () => {
+  const tmp = tempDirs();
+  /** A path in a fresh folder, removed after the test. */
+  const tmpFile = (name: string): string => path.join(tmp('detex-st-'), name);
+
   it('should round-trip every dtype with metadata', () => {
     const file = tmpFile('all.safetensors');
     writeSafetensors(

@@ -12,6 +12,7 @@ import {
 import { evalScenes } from '../../lib/pretrain/world-data';
 import { worldVocabulary } from '../../lib/world';
 import { expectNoLeak } from '../helpers/leak';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const DIR = path.join(ROOT, 'models', 'detex-mini', 'attribute_classifier');
@@ -75,7 +76,7 @@ describe('metrics/world-attributes', function () {
   it('should fail clearly when the folder or its files are missing, or its labels are not the world\'s', () => {
     const missing = path.join(os.tmpdir(), 'no-such-detex-classifier');
     assert.throws(() => WorldAttributeClassifier.load(missing), (e: Error) => e.message.includes('folder not found') && e.message.includes(missing));
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-cls-'));
+    const dir = tempDir('detex-cls-');
     fs.writeFileSync(path.join(dir, 'config.json'), fs.readFileSync(path.join(DIR, 'config.json')));
     assert.throws(() => WorldAttributeClassifier.load(dir), /model\.safetensors is missing/);
     fs.copyFileSync(path.join(DIR, 'model.safetensors'), path.join(dir, 'model.safetensors'));
@@ -85,7 +86,7 @@ describe('metrics/world-attributes', function () {
     const before = tf.memory().numTensors;
     assert.throws(() => WorldAttributeClassifier.load(dir), /colour labels .* are not the world's/);
     assert.strictEqual(tf.memory().numTensors, before);
-    fs.rmSync(dir, { recursive: true });
+    removeTempDir(dir);
   });
 
   it('should read held-out renders correctly (committed detex-mini classifier), leak-free', async () => {

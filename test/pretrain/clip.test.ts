@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { CLIPTokenizer } from '../../lib/models/clip/tokenizer';
@@ -14,6 +13,7 @@ import { LOGIT_SCALE, MiniClip, SUB_TABLE, sameTextTargets } from '../../lib/pre
 import { zeroShotAccuracy } from '../../lib/pretrain/clip-eval';
 import { Rng } from '../../lib/random';
 import { expectNoLeak } from '../helpers/leak';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 const TOKENIZER = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini', 'tokenizer');
 
@@ -86,7 +86,7 @@ describe('pretrain clip', function () {
     const sub = clip.vars.get(SUB_TABLE)!;
     sub.assign(tf.tidy(() => tf.add(sub, 1)));
     clip.syncTokenTable();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clip-export-'));
+    const dir = tempDir('detex-clip-export-');
     exportComponent(dir, MINI_TEXT_CONFIG, clip.text.store, { weightsFile: 'model.safetensors', dtype: 'F32' });
     const saved = asFloat32(readSafetensors(path.join(dir, 'model.safetensors')).tensors.get(table)!);
     const c = MINI_TEXT_CONFIG.hidden_size;
@@ -95,7 +95,7 @@ describe('pretrain clip', function () {
     const untouched = 1000;
     assert.ok(!clip.rows.includes(untouched));
     assert.strictEqual(saved[untouched * c], before[untouched * c], 'untrained row');
-    fs.rmSync(dir, { recursive: true });
+    removeTempDir(dir);
   });
 
   it('should score zero-shot accuracy per attribute in [0, 1]', async () => {

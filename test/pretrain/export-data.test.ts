@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { ParamStore } from '../../lib/nn/params';
@@ -10,6 +9,7 @@ import { evalScenes, worldBatch } from '../../lib/pretrain/world-data';
 import { Rng } from '../../lib/random';
 import { heldOutSubjects } from '../../lib/world';
 import { float16ToFloat32, float32ToFloat16 } from '../../lib/io/half-float';
+import { tempDirs } from '../helpers/temp-dir';
 
 const VAE = {
   _class_name: 'AutoencoderKL',
@@ -23,8 +23,9 @@ const VAE = {
 };
 
 describe('pretrain/export', () => {
+  const tmp = tempDirs();
   it('should write a component folder the model class loads back (F16 round-trip)', () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-export-'));
+    const dir = tmp('detex-export-');
     const store = ParamStore.initializing(seededInitializer(5));
     const vae = new AutoencoderKL(store, VAE);
     exportComponent(dir, VAE, store, { weightsFile: 'diffusion_pytorch_model.safetensors' });

@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Linear } from '../../lib/nn/linear';
@@ -12,6 +11,7 @@ import { clipByGlobalNorm } from '../../lib/pretrain/grad-clip';
 import { WeightEma } from '../../lib/pretrain/ema';
 import { SafetensorsReader } from '../../lib/io/safetensors';
 import { expectNoLeak } from '../helpers/leak';
+import { tempDirs } from '../helpers/temp-dir';
 
 /** A 2-layer regression toward a fixed random linear map, with fresh random inputs per step. */
 function toy(seed = 1) {
@@ -29,13 +29,12 @@ function toy(seed = 1) {
   return { store, vars, loss, dispose: () => { store.dispose(); target.dispose(); } };
 }
 
-function tmp(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), 'detex-pretrain-'));
-}
-
 const schedule = { lr: 0.02, warmupSteps: 3, totalSteps: 60 };
 
 describe('pretrain/loop', () => {
+  const dirs = tempDirs();
+  const tmp = (): string => dirs('detex-pretrain-');
+
   it('should decrease the loss on a toy problem without leaking tensors', async () => {
     const dir = tmp();
     await expectNoLeak(async () => {

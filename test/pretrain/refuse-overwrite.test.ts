@@ -1,15 +1,16 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { hostTensor } from '../../lib/io/host-tensor';
 import { writeSafetensors } from '../../lib/io/safetensors';
 import { initialStore, refuseToOverwriteTrained, RunArgs } from '../../lib/pretrain/cli-args';
+import { tempDirs } from '../helpers/temp-dir';
 
 describe('pretrain: refuseToOverwriteTrained', () => {
+  const tmp = tempDirs();
   const mk = (rest: Record<string, boolean> = {}): RunArgs => {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-guard-'));
+    const root = tmp('detex-guard-');
     return { cache: path.join(root, 'cache'), out: path.join(root, 'out'), rest } as RunArgs;
   };
 

@@ -1,6 +1,5 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, writeSafetensors, SafetensorsReader } from '../../../lib/io/safetensors';
@@ -12,6 +11,7 @@ import { runner } from '../../../lib/parity/runners/clip-vision';
 import { fixture } from '../../helpers/fixtures';
 import { expectNoLeak } from '../../helpers/leak';
 import { failures, runFixture } from './parity-helper';
+import { removeTempDir, tempDir } from '../../helpers/temp-dir';
 
 describe('models/clip/vision-model (clip-vision-tiny)', function () {
   const dir = fixture('clip-vision-tiny');
@@ -46,7 +46,7 @@ describe('models/clip/loader (full CLIPModel layout)', function () {
 
   before(() => {
     // A full CLIP checkpoint assembled from the two tiny towers, plus text_projection and logit_scale.
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'clip-full-'));
+    tmp = tempDir('detex-clip-full-');
     const tensors = new Map<string, HostTensor>();
     for (const d of [textDir, visionDir]) for (const [k, v] of readSafetensors(path.join(d, 'model.safetensors')).tensors) tensors.set(k, v);
     const proj = new Float32Array(24 * 32).map((_, i) => Math.sin(i));
@@ -57,7 +57,7 @@ describe('models/clip/loader (full CLIPModel layout)', function () {
     const vision = JSON.parse(fs.readFileSync(path.join(visionDir, 'config.json'), 'utf8'));
     fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify({ architectures: ['CLIPModel'], model_type: 'clip', projection_dim: 24, text_config: text, vision_config: vision }));
   });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  after(() => removeTempDir(tmp));
 
   it('should build both towers with projections and logit_scale, matching the split towers', async () => {
     const r = SafetensorsReader.open(path.join(visionDir, 'cases', 'random_pixels.safetensors'));

@@ -1,12 +1,12 @@
 /** UNet2DConditionModel.load: a diffusers unet/ folder, its fp16 variant, and the errors for wrong folders. */
 import { strict as assert } from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { fixture } from '../../helpers/fixtures';
 import { readSafetensors, writeSafetensors, WritableTensor } from '../../../lib/io/safetensors';
 import { UNet2DConditionModel } from '../../../lib/models/unet/unet';
+import { removeTempDir, tempDir } from '../../helpers/temp-dir';
 
 describe('models/unet load', function () {
   const dir = fixture('sd-tiny');
@@ -15,13 +15,13 @@ describe('models/unet load', function () {
 
   before(() => {
     // an fp16 variant of sd-tiny's unet, as diffusers' save_pretrained(variant="fp16") names it
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-unet-'));
+    tmp = tempDir('detex-unet-');
     fs.copyFileSync(path.join(dir, 'unet', 'config.json'), path.join(tmp, 'config.json'));
     const { tensors } = readSafetensors(path.join(dir, 'unet', 'diffusion_pytorch_model.safetensors'));
     const half = new Map<string, WritableTensor>([...tensors].map(([k, v]) => [k, { ...v, as: 'F16' }]));
     writeSafetensors(path.join(tmp, 'diffusion_pytorch_model.fp16.safetensors'), half);
   });
-  after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+  after(() => removeTempDir(tmp));
 
   it('should load the fp16 variant (F16 → float32) and predict like the float32 weights within fp16 rounding', () => {
     const before = tf.memory().numTensors;
