@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { helper, ALL_NODES, catchNode, tmpUserDir, next, send } from '../nodes/helpers';
+import { removeTempDir } from '../helpers/temp-dir';
 import { resetEngine, getEngine } from '../../nodes/shared/engine';
 import { DetexSession, train } from '../../lib/engine';
 import { subjectPhotos } from '../../lib/world';
@@ -34,6 +35,7 @@ describe('ddim-sample attentionMaps option (real engine, detex-tiny)', function 
   });
   after(async () => {
     await helper.unload();
+    if (userDir) removeTempDir(userDir);
     if (saved !== undefined) process.env.DETEX_NODES_ENGINE = saved;
     resetEngine();
   });

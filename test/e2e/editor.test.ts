@@ -4,9 +4,9 @@
  */
 import * as assert from 'assert';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { example, startRuntime, Runtime } from './runtime';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 declare const window: any;
@@ -18,6 +18,7 @@ describe('the editor in headless Chromium', function () {
   let rt: Runtime | undefined;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   let browser: any;
+  let profile: string | undefined;
   before(async function () {
     if (!fs.existsSync(CHROMIUM)) {
       console.log('    (skipped: /usr/bin/chromium is not installed; .ci/run installs it)');
@@ -26,8 +27,9 @@ describe('the editor in headless Chromium', function () {
     rt = await startRuntime([]);
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const { chromium } = require('playwright-core');
-    // a fresh profile folder (playwright passes it as --user-data-dir)
-    browser = await chromium.launchPersistentContext(fs.mkdtempSync(path.join(os.tmpdir(), 'detex-chromium-')), {
+    // a fresh profile folder (playwright passes it as --user-data-dir), removed once Chromium has closed
+    profile = tempDir('detex-chromium-');
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -35,6 +37,7 @@ describe('the editor in headless Chromium', function () {
   });
   after(async () => {
     await browser?.close();
+    if (profile) removeTempDir(profile);
     await rt?.stop();
   });
 

@@ -7,9 +7,9 @@
  */
 import * as fs from 'fs';
 import * as net from 'net';
-import * as os from 'os';
 import * as path from 'path';
 import { spawn, ChildProcess, execFileSync } from 'child_process';
+import { removeTempDir, tempDir } from '../helpers/temp-dir';
 
 export const ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FAKE_ENGINE = path.join(__dirname, '..', 'nodes', 'fake-engine.js');
@@ -39,6 +39,7 @@ export interface Runtime {
   userDir: string;
   proc: ChildProcess;
   log: string[];
+  /** stops Node-RED (SIGTERM, SIGKILL after 8 s) and then removes its userDir */
   stop(): Promise<void>;
 }
 
@@ -78,7 +79,7 @@ function stateProbe(): string {
 
 export async function startRuntime(flows: unknown[], opts: RuntimeOptions = {}): Promise<Runtime> {
   const port = await freePort();
-  const userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-e2e-'));
+  const userDir = tempDir('detex-e2e-');
   fs.mkdirSync(path.join(userDir, 'node_modules'));
   fs.symlinkSync(ROOT, path.join(userDir, 'node_modules', 'node-red-contrib-detex'));
   fs.writeFileSync(path.join(userDir, 'flows.json'), JSON.stringify(flows));
@@ -101,13 +102,15 @@ export async function startRuntime(flows: unknown[], opts: RuntimeOptions = {}):
     userDir,
     proc,
     log,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (proc.exitCode !== null) return resolve();
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
         proc.once('exit', () => resolve());
         proc.kill('SIGTERM');
         setTimeout(() => proc.kill('SIGKILL'), 8000).unref();
-      }),
+      });
+      removeTempDir(userDir);
+    },
   };
   try {
     await waitFor(async () => log.join('').includes('Started flows'), opts.startTimeoutMs ?? 30000, `Node-RED on port ${port}`);
@@ -127,25 +130,40 @@ export function hasMosquitto(): boolean {
   }
 }
 
-export async function startMosquitto(): Promise<{ port: number; stop(): void }> {
+/** A loopback mosquitto; `stop()` ends it and then removes its config folder. */
+export async function startMosquitto(): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-mqtt-'));
+  const dir = tempDir('detex-mqtt-');
   fs.writeFileSync(path.join(dir, 'm.conf'), `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
   const bin = fs.existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
   const proc = spawn(bin, ['-c', path.join(dir, 'm.conf')], { stdio: 'ignore' });
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const s = net.connect(port, '127.0.0.1', () => {
-          s.end();
-          resolve(true);
-        });
-        s.on('error', () => resolve(false));
-      }),
-    10000,
-    'mosquitto',
-  );
-  return { port, stop: () => proc.kill('SIGTERM') };
+  const stop = async (): Promise<void> => {
+    if (proc.pid !== undefined && proc.exitCode === null && proc.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      });
+    }
+    removeTempDir(dir);
+  };
+  try {
+    await waitFor(
+      () =>
+        new Promise<boolean>((resolve) => {
+          const s = net.connect(port, '127.0.0.1', () => {
+            s.end();
+            resolve(true);
+          });
+          s.on('error', () => resolve(false));
+        }),
+      10000,
+      'mosquitto',
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { port, stop };
 }
 
 /**
@@ -153,7 +171,7 @@ export async function startMosquitto(): Promise<{ port: number; stop(): void }> 
  * skipped, saying why, where mosquitto is not installed. Returns a getter for the broker's port.
  */
 export function mosquittoForSuite(): () => number {
-  let broker: { port: number; stop(): void } | undefined;
+  let broker: { port: number; stop(): Promise<void> } | undefined;
   before(async function () {
     if (!hasMosquitto()) {
       console.log('    (skipped: mosquitto is not installed; .ci/run installs it)');

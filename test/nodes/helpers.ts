@@ -1,8 +1,8 @@
 /** Shared set-up for the node tests: the fake engine, node-red-node-test-helper, tiny images. */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
+import { tempDir } from '../helpers/temp-dir';
 
 process.env.DETEX_NODES_ENGINE = path.join(__dirname, 'fake-engine.js');
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -15,8 +15,9 @@ export const ALL_NODES = TYPES.map((t) => require(path.join(dist, t, `${t}.js`))
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 export const catchNode = require('@node-red/nodes/core/common/25-catch.js');
 
+/** A fresh Node-RED userDir for the test helper; remove it with removeTempDir (test/helpers/temp-dir) after helper.unload(). */
 export function tmpUserDir(): string {
-  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'detex-nodes-'));
+  const d = tempDir('detex-nodes-');
   helper.settings({ userDir: d });
   return d;
 }

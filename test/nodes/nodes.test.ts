@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { helper, load, next, nextError, send, png, tmpUserDir } from './helpers';
+import { removeTempDir } from '../helpers/temp-dir';
 import { decodeTensorMsg, decodeTensorMsgToHost, tensorJsonReplacer } from '../../lib/tensor-msg';
 import { readDetexMetadata } from '../../lib/io/png-metadata';
 import { loads } from './fake-engine';
@@ -16,6 +17,7 @@ describe('DETEX nodes', function () {
   });
   afterEach(async () => {
     await helper.unload();
+    removeTempDir(userDir);
   });
 
   describe('detex-model', () => {

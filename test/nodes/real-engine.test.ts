@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import { helper, ALL_NODES, catchNode, tmpUserDir, next, send } from './helpers';
+import { removeTempDir } from '../helpers/temp-dir';
 import { resetEngine, getEngine } from '../../nodes/shared/engine';
 import { decodeTensorMsgToHost } from '../../lib/tensor-msg';
 import { readDetexMetadata } from '../../lib/io/png-metadata';
@@ -46,6 +47,7 @@ describe('DETEX nodes on the real engine (embedded detex-tiny)', function () {
   });
   after(async () => {
     await helper.unload();
+    if (userDir) removeTempDir(userDir);
     if (saved !== undefined) process.env.DETEX_NODES_ENGINE = saved;
     resetEngine();
   });
