@@ -52,6 +52,12 @@ const ORACLE_COLS = [
   { key: 'bg-prob', label: 'p(asked background)' }, { key: 'subject-found', label: 'subject found by SAM' },
 ];
 
+const ALIGNMENT_COLS = [
+  { key: 'attn-pose-on-subject', label: '[P_i] attention on the subject' },
+  { key: 'attn-background-off-subject', label: '[B_i] attention off the subject' },
+  { key: 'subject-area', label: 'subject area (uniform map)', higherIsBetter: false },
+];
+
 function rowsFor(methods: readonly string[], wanted: readonly string[]) {
   return wanted.filter((m) => methods.includes(m)).map((m) => ({ key: m, label: METHOD_LABELS[m as keyof typeof METHOD_LABELS] ?? m }));
 }
@@ -77,6 +83,15 @@ export function tablesMarkdown(r: Pick<ReportInput, 'aggregate' | 'settings' | '
     '',
     markdownTable(r.aggregate, all, ORACLE_COLS, 3),
   ];
+  const aligned = rowsFor(methods, ['detex', 'no-mappers', 'no-attention-loss', 'no-joint-training']).filter((x) => r.aggregate[x.key]?.['attn-pose-on-subject']);
+  if (aligned.length) {
+    parts.push(
+      '',
+      '**Attention alignment on the training photos** (what L_CA asks for: share of [P_i]\'s attention mass on photo i\'s subject mask and of [B_i]\'s off it; photo noised at t = 200, 400, 600, 800, training prompt, attn2 maps at the L_CA resolution; a map blind to the image scores the subject area on [P] and 1 − area on [B])',
+      '',
+      markdownTable(r.aggregate, aligned, ALIGNMENT_COLS, 3),
+    );
+  }
   return parts.join('\n');
 }
 

@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DetexSession, samMask, train, sample, evaluate, attentionMaps, MetricName } from '../engine';
+import { DetexSession, samMask, train, sample, evaluate, attentionMaps, attentionAlignment, MetricName } from '../engine';
 import { foreground } from '../engine/evaluate';
 import { Image, Mask } from '../engine/types';
 import { initBackend } from '../backend';
@@ -33,6 +33,9 @@ import { writeReports } from './report';
 export const SCORE_KEYS = ['clip-t', 'clip-i', 'clip-i-fg', 'dino-i', 'dino-i-fg', 'bg-acc', 'colour-acc', 'colour-kept', 'recolour', 'bg-prob', 'subject-found'] as const;
 /** Scores of a cell read from some prompt kinds only: the subject's own colour kept (background and pose prompts),
  *  the asked-for new colour (recolouring prompt). */
+/** How well [P_i]/[B_i] attend to photo i's subject/background (engine/attention-alignment.ts), for every method
+ *  with those tokens; computed from the saved concept on every run, so not part of a cell's cache key. */
+export const ALIGNMENT_KEYS = ['attn-pose-on-subject', 'attn-background-off-subject', 'subject-area'] as const;
 const KIND_SCORES: Record<string, { from: 'colour-acc'; kinds: string[] }> = {
   'colour-kept': { from: 'colour-acc', kinds: ['background', 'pose'] },
   recolour: { from: 'colour-acc', kinds: ['colour'] },
@@ -194,6 +197,18 @@ export async function runBenchQuality(o: BenchOptions): Promise<BenchResult> {
       log(`attention maps: ${attentionFile}`);
     }
 
+    // 3b. attention alignment of [P_i]/[B_i] with the training masks (the ablation w/o L_CA included)
+    if (!o.noAttention) {
+      for (const c of cells) {
+        const concept = path.join(o.out, c.train.concept);
+        const sub = subjects.find((x) => x.id === c.subject);
+        if (c.method === 'custom-diffusion' || !sub || !fs.existsSync(concept)) continue;
+        const a = await attentionAlignment(session, { conceptPath: concept, images: sub.scenes.map((x) => x.image), masks: sub.masks, seed: c.seed });
+        c.scores = { ...c.scores, 'attn-pose-on-subject': a.poseOnSubject, 'attn-background-off-subject': a.backgroundOffSubject, 'subject-area': a.subjectArea };
+      }
+      log('attention alignment of [P_i]/[B_i] with the training masks: done');
+    }
+
     // 4. grids: one per method, rows = subjects (first seed), columns = training photo 1 + each prompt's first image
     const grids: string[] = [];
     const compare: string[] = [];
@@ -227,7 +242,7 @@ export async function runBenchQuality(o: BenchOptions): Promise<BenchResult> {
 
     // 5. aggregate and report
     const scoreCells: CellScores[] = cells.map((c) => ({ method: c.method, subject: c.subject, seed: c.seed, scores: c.scores }));
-    const agg = aggregate(scoreCells, s.methods, [...SCORE_KEYS]);
+    const agg = aggregate(scoreCells, s.methods, [...SCORE_KEYS, ...ALIGNMENT_KEYS]);
     const seconds = (Date.now() - t0) / 1000;
     const files = writeReports(o.out, {
       model, settings: s, backend: `${backend.backend} (${backend.provider})`, featureName: features.name, clipTNote,

@@ -132,7 +132,7 @@ export function resolveTokens(
 }
 
 /** The attn2 layers used: those at latent/downscale, else the nearest downscale the UNet has. */
-function chooseLayers(layers: CrossAttentionLayerInfo[], downscale: number): CrossAttentionLayerInfo[] {
+export function chooseLayers(layers: CrossAttentionLayerInfo[], downscale: number): CrossAttentionLayerInfo[] {
   if (!layers.length) throw new Error('attentionMaps: the UNet has no cross-attention layers');
   const have = [...new Set(layers.map((l) => l.downscale))];
   const best = have.reduce((a, b) => (Math.abs(Math.log2(b / downscale)) < Math.abs(Math.log2(a / downscale)) ? b : a));

@@ -2,7 +2,8 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DetexSession, train, sample, attentionMaps } from '../../lib/engine';
+import { DetexSession, train, sample, attentionMaps, attentionAlignment } from '../../lib/engine';
+import { hostTensor } from '../../lib/io/host-tensor';
 import { upsampleMap, panelStrip } from '../../lib/engine/attention-maps';
 import { decodeImage } from '../../lib/io/image';
 import { subjectPhotos } from '../../lib/world';
@@ -15,6 +16,7 @@ describe('attention maps (engine facade) on detex-tiny', function () {
   let session: DetexSession;
   let dir: string;
   let concept: string;
+  let scenes: ReturnType<typeof subjectPhotos>;
 
   before(async () => {
     session = await DetexSession.open(tinyModelDir()); // speed, not a trained model
@@ -22,7 +24,7 @@ describe('attention maps (engine facade) on detex-tiny', function () {
     concept = path.join(dir, 'c.safetensors');
     const sd = await session.sd();
     const size = (sd.unet.config.raw.sample_size as number) * sd.vae.scaleFactor;
-    const scenes = subjectPhotos('cup-blue-dots-white-loop', 2, 0, { size });
+    scenes = subjectPhotos('cup-blue-dots-white-loop', 2, 0, { size });
     await train(session, {
       images: scenes.map((s) => s.image), masks: scenes.map((s) => s.mask), className: 'cup', conceptPath: concept, steps: 1, seed: 0,
       options: { batchSize: 2, lambdaPr: 0, attributeWord: 'pose' },
@@ -79,6 +81,26 @@ describe('attention maps (engine facade) on detex-tiny', function () {
     assert.deepStrictEqual(words.tokens.map((t) => t.label), ['cup', 'B.2']);
     await assert.rejects(attentionMaps(session, { prompt, conceptPath: concept, steps: 1, tokens: ['snow'] }), /"snow" is not in the prompt/);
     await assert.rejects(attentionMaps(session, { prompt, conceptPath: concept, steps: 1, tokens: ['P.9'] }), /no token P\.9/);
+  });
+
+  it('should score how much of [P_i]/[B_i]\'s attention falls on/off photo i\'s subject, and free every tensor', async () => {
+    const images = scenes.map((x) => x.image);
+    const masks = scenes.map((x) => x.mask);
+    const r = await expectNoLeak(() => attentionAlignment(session, { conceptPath: concept, images, masks, timesteps: [300, 700] }));
+    assert.strictEqual(r.photos.length, 2);
+    for (const p of r.photos) {
+      for (const v of [p.poseOnSubject, p.backgroundOffSubject, p.subjectArea]) assert.ok(v > 0 && v < 1, JSON.stringify(p));
+    }
+    assert.ok(Math.abs(r.poseOnSubject - (r.photos[0].poseOnSubject + r.photos[1].poseOnSubject) / 2) < 1e-9);
+    // the shares are of the maps' mass: an all-subject mask puts all of [P] on the subject and none of [B] off it
+    const full = scenes.map((x) => hostTensor('uint8', [x.mask.shape[0], x.mask.shape[1]], new Uint8Array(x.mask.shape[0] * x.mask.shape[1]).fill(1)));
+    const f = await attentionAlignment(session, { conceptPath: concept, images, masks: full, timesteps: [500] });
+    assert.ok(Math.abs(f.poseOnSubject - 1) < 1e-5 && Math.abs(f.backgroundOffSubject) < 1e-6 && Math.abs(f.subjectArea - 1) < 1e-6, JSON.stringify(f.photos));
+    // same seed, same scores; a mask per photo is required
+    const again = await attentionAlignment(session, { conceptPath: concept, images, masks, timesteps: [300, 700] });
+    assert.strictEqual(again.poseOnSubject, r.poseOnSubject);
+    await assert.rejects(attentionAlignment(session, { conceptPath: concept, images, masks: masks.slice(1) }), /one mask per photo, got 2 photos and 1 masks/);
+    await assert.rejects(attentionAlignment(session, { conceptPath: concept, images, masks, timesteps: [1000] }), /timesteps must be integers in \[0, 1000\)/);
   });
 
   it('should upsample a constant map to the constant and lay panels side by side', () => {

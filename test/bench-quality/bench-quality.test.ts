@@ -48,6 +48,14 @@ describe('bench quality end to end on the embedded model (1 subject × 2 methods
     assert.match(table, /\| Custom Diffusion \|/);
     assert.match(table, /CLIP-I\(FG\)/);
     assert.match(table, /MEAN NOTHING/);
+    // the attention alignment of [P_i]/[B_i]: for DETEX only (Custom Diffusion has no such tokens)
+    assert.match(table, /\*\*Attention alignment on the training photos\*\*/);
+    const detexCell = json.cells.find((c: { method: string }) => c.method === 'detex');
+    const cdCell = json.cells.find((c: { method: string }) => c.method === 'custom-diffusion');
+    for (const k of ['attn-pose-on-subject', 'attn-background-off-subject', 'subject-area']) {
+      assert.ok(detexCell.scores[k] > 0 && detexCell.scores[k] < 1, `${k} = ${detexCell.scores[k]}`);
+      assert.strictEqual(cdCell.scores[k], undefined);
+    }
     assert.strictEqual(r.files.grids.length, 2);
     const grid = await decodeImage(r.files.grids[0]);
     assert.strictEqual(grid.width, 2 * 64 + 2, 'training photo + one prompt');
