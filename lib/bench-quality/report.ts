@@ -9,6 +9,7 @@ import { BenchSettings, METHOD_LABELS, ModelChoice } from './config';
 import { Aggregate, markdownTable } from './aggregate';
 import { CellRecord, writeJsonAtomic } from './cache';
 import { EditPrompt } from './prompts';
+import { pairedTable } from './paired';
 
 export interface ReportInput {
   model: ModelChoice;
@@ -52,6 +53,7 @@ const ORACLE_COLS = [
   { key: 'bg-prob', label: 'p(asked background)' }, { key: 'subject-found', label: 'subject found by SAM' },
 ];
 
+const PAIRED_COLS = [...T1_COLS, { key: 'bg-acc', label: 'background right' }, { key: 'colour-kept', label: 'own colour kept' }];
 const ALIGNMENT_COLS = [
   { key: 'attn-pose-on-subject', label: '[P_i] attention on the subject' },
   { key: 'attn-background-off-subject', label: '[B_i] attention off the subject' },
@@ -78,6 +80,10 @@ export function tablesMarkdown(r: Pick<ReportInput, 'aggregate' | 'settings' | '
     '**Table 3 (ablations)**',
     '',
     markdownTable(r.aggregate, t3, T3_COLS),
+    '',
+    `**Paired: DETEX minus each method** on the same (subject, seed) cells — same photos, prompts and initial noise: mean ± std of the differences (cells favouring DETEX / cells, paired t)`,
+    '',
+    pairedTable(r.cells, { key: 'detex', label: 'DETEX' }, all.filter((x) => x.key !== 'detex'), PAIRED_COLS),
     '',
     '**World oracle (fraction of generated images)**',
     '',
