@@ -25,6 +25,7 @@ napi_value LayerNorm(napi_env, napi_callback_info);
 napi_value LayerNormBackward(napi_env, napi_callback_info);
 napi_value EncoderBlock(napi_env, napi_callback_info);
 napi_value UpsampleNearest2x(napi_env, napi_callback_info);
+napi_value AdamW(napi_env, napi_callback_info);
 
 namespace {
 
@@ -77,7 +78,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"softmax", SoftmaxLast}, {"slice", Slice}, {"attention", Attention},
       {"attentionBackward", AttentionBackward}, {"groupNorm", GroupNorm}, {"groupNormBackward", GroupNormBackward},
       {"layerNorm", LayerNorm}, {"layerNormBackward", LayerNormBackward}, {"encoderBlock", EncoderBlock},
-      {"upsampleNearest2x", UpsampleNearest2x},
+      {"upsampleNearest2x", UpsampleNearest2x}, {"adamW", AdamW},
       {"setThreads", SetThreads}, {"info", Info},
   };
   for (auto& f : fns) {

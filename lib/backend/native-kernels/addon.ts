@@ -44,6 +44,9 @@ export interface NativeAddon {
     mask: Float32Array | null, relH: Float32Array | null, relW: Float32Array | null, geometry: Int32Array, eps: number, scale: number): void;
   /** nearest ×2 of NHWC x; geometry [B, H, W, C] (native/src/resample.cc) */
   upsampleNearest2x(x: Float32Array, y: Float32Array, geometry: Int32Array): void;
+  /** one AdamW step over one variable; scalars [decay, β1, 1−β1, β2, 1−β2, √bc2, ε, lr/bc1] (native/src/adamw.cc) */
+  adamW(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, paramOut: Float32Array, mOut: Float32Array,
+    vOut: Float32Array, scalars: Float32Array, applyDecay: number): void;
   setThreads(n: number): void;
   info(): { onednn: string; threads: number; isa: string };
 }

@@ -22,6 +22,7 @@
  *   DETEX_NATIVE_CONV_ADD=0        do not register the forward-only conv + residual kernel (Conv2d.applyAdd then adds
  *                                  in a pass of its own at inference too)
  *   DETEX_NATIVE_UPSAMPLE=0        do not register the forward-only nearest ×2 kernel (upsampling then runs composed)
+ *   DETEX_NATIVE_ADAMW=0           do not register the fused AdamW step (lib/detex/adamw.ts then runs its tfjs ops)
  * OMP_WAIT_POLICY defaults to passive (see addon.ts).
  */
 import '@tensorflow/tfjs-backend-cpu'; // the JS kernels must be registered before we replace them
@@ -38,6 +39,8 @@ import { registerConvAdd, unregisterConvAdd } from './conv-add';
 export { CONV2D_ADD } from './conv-add';
 import { registerUpsample, unregisterUpsample } from './resample';
 export { UPSAMPLE_NEAREST_2X } from './resample';
+import { registerAdamW, unregisterAdamW } from './adamw';
+export { ADAMW } from './adamw';
 import { convKernels } from './conv';
 import { elementwiseKernels } from './elementwise';
 import { gatherKernels } from './gather';
@@ -95,6 +98,7 @@ export function loadNativeKernels(): NativeKernelsResult {
   // an addon built before the addend argument ignores it: the upsample function arrived with it, so it is the test
   if (typeof addon.upsampleNearest2x === 'function' && process.env.DETEX_NATIVE_CONV_ADD !== '0') kernels.push(...registerConvAdd(addon));
   if (typeof addon.upsampleNearest2x === 'function' && process.env.DETEX_NATIVE_UPSAMPLE !== '0') kernels.push(...registerUpsample(addon));
+  if (typeof addon.adamW === 'function' && process.env.DETEX_NATIVE_ADAMW !== '0') kernels.push(...registerAdamW(addon));
   return (state = { loaded: true, kernels, info: { ...addon.info(), file } });
 }
 
@@ -110,6 +114,7 @@ export function unloadNativeKernels(): void {
   unregisterEncoderBlock();
   unregisterConvAdd();
   unregisterUpsample();
+  unregisterAdamW();
   state = undefined;
 }
 
