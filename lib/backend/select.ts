@@ -7,6 +7,7 @@
  * logged once, so a user never wonders why training is slow.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { installLeanTapeSaves } from './lean-tape';
 import { registerWasmConvGradient } from './wasm-gradients';
 
 export type BackendName = 'tensorflow' | 'cpu' | 'wasm';
@@ -69,6 +70,8 @@ async function useBackend(name: BackendName): Promise<boolean> {
     // The cpu backend greets Node users with advice to install tfjs-node on first use; this module already
     // reports why tfjs-node is not used, once and accurately.
     if (ok && name === 'cpu') (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+    // Gradient saves without an Identity dispatch each (lean-tape.ts): most of a small model's training step.
+    if (ok && name === 'cpu') installLeanTapeSaves();
     return ok;
   } catch {
     return false;
