@@ -97,7 +97,6 @@ export function loadNativeKernels(): NativeKernelsResult {
   if (typeof addon.groupNorm === 'function' && process.env.DETEX_NATIVE_NORM !== '0') kernels.push(...registerNorms(addon));
   if (typeof addon.encoderBlock === 'function' && process.env.DETEX_NATIVE_BLOCK !== '0') kernels.push(...registerEncoderBlock(addon));
   // an addon built before the addend argument ignores it: the upsample function arrived with it, so it is the test
-  // conv2dForward takes its addend argument since the build that added upsampleNearest2x: an older addon has neither
   if (typeof addon.upsampleNearest2x === 'function' && process.env.DETEX_NATIVE_CONV_ADD !== '0') kernels.push(...registerConvAdd(addon));
   if (typeof addon.upsampleNearest2x === 'function' && process.env.DETEX_NATIVE_UPSAMPLE !== '0') kernels.push(...registerUpsample(addon));
   if (typeof addon.adamW === 'function' && process.env.DETEX_NATIVE_ADAMW !== '0') kernels.push(...registerAdamW(addon));
