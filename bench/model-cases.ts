@@ -16,15 +16,21 @@ import { sd15Dir } from './sd15';
 const quiet = { warn: () => {} };
 const load = (dir: string, s: InputSpec) => tf.tensor(readInput(dir, s.name), s.shape);
 
-/** The embedded default model (models/detex-tiny); DETEX_TINY_MODEL overrides. */
+/** The random-weight detex-tiny (the DETEX step and the tiny-model rows); DETEX_TINY_MODEL overrides. */
 export function tinyModelDir(): string {
   return process.env.DETEX_TINY_MODEL ?? path.resolve(__dirname, '..', '..', 'models', 'detex-tiny');
 }
 
-function tinyUnetConfig(): { size: number; dim: number } {
-  const c = JSON.parse(fs.readFileSync(path.join(tinyModelDir(), 'unet', 'config.json'), 'utf8'));
+/** The embedded default model, detex-mini (the 50-step sample row, as the issue asks); DETEX_DEFAULT_MODEL overrides. */
+export function defaultModelDir(): string {
+  return process.env.DETEX_DEFAULT_MODEL ?? path.resolve(__dirname, '..', '..', 'models', 'detex-mini');
+}
+
+function unetConfigOf(dir: string): { size: number; dim: number } {
+  const c = JSON.parse(fs.readFileSync(path.join(dir, 'unet', 'config.json'), 'utf8'));
   return { size: c.sample_size, dim: c.cross_attention_dim };
 }
+const tinyUnetConfig = () => unetConfigOf(tinyModelDir());
 
 /** loss and Σ‖g‖² (in double): independent of weight layouts, so comparable with PyTorch's. */
 export function lossAndGradNorm(value: tf.Scalar, grads: tf.Tensor[]): Float32Array {
@@ -60,18 +66,18 @@ export function unetTrainCase(name: string, trainable: (n: string) => boolean, f
 
 /** 50 DDIM steps with classifier-free guidance 7.5, then the VAE decode: lib/pipelines/sample as the engine runs it. */
 export function sampleCase(): BenchCase {
-  const { size, dim } = tinyUnetConfig();
+  const { size, dim } = unetConfigOf(defaultModelDir());
   const z = { name: 'sample_z', shape: [1, size, size, 4], seed: 30, lo: -2, hi: 2 };
   const c = { name: 'sample_ctx', shape: [1, 77, dim], seed: 31 };
   const n = { name: 'sample_neg', shape: [1, 77, dim], seed: 32 };
   return {
-    name: 'sample detex-tiny, 50 DDIM steps, guidance 7.5', inputs: [z, c, n], reference: true,
+    name: 'sample detex-mini (embedded default), 50 DDIM steps, guidance 7.5', inputs: [z, c, n], reference: true,
     prepare(dir): Prepared {
       const { UNet2DConditionModel } = require('../lib/models/unet/unet');
       const { AutoencoderKL } = require('../lib/models/vae/autoencoder-kl');
       const { DDIMScheduler } = require('../lib/schedulers/ddim');
       const { sample } = require('../lib/pipelines/sample');
-      const d = tinyModelDir();
+      const d = defaultModelDir();
       const unet = UNet2DConditionModel.load(path.join(d, 'unet'), quiet);
       const vae = AutoencoderKL.load(path.join(d, 'vae'), quiet);
       const scheduler = DDIMScheduler.fromConfig(JSON.parse(fs.readFileSync(path.join(d, 'scheduler', 'scheduler_config.json'), 'utf8')), () => {});

@@ -27,7 +27,7 @@ import { CASES } from './cases';
 import { readInput, writeInput } from './inputs';
 import { fixturesDir } from './cases';
 import { KernelShare, formatKernels } from './kernel-profile';
-import { tinyModelDir } from './model-cases';
+import { defaultModelDir, tinyModelDir } from './model-cases';
 import { ensureSd15Weights, sd15Dir } from './sd15';
 
 interface Opts {
@@ -91,7 +91,7 @@ function runOurs(mode: string, index: number, dir: string, o: Opts, outFile: str
  * kernel in use and checks a product against float64.
  */
 function referenceEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DETEX_TINY_MODEL: tinyModelDir(), DETEX_SD15_DIR: sd15Dir() };
+  const env: NodeJS.ProcessEnv = { ...process.env, DETEX_TINY_MODEL: tinyModelDir(), DETEX_DEFAULT_MODEL: defaultModelDir(), DETEX_SD15_DIR: sd15Dir() };
   const fx = fixturesDir();
   if (fx) env.DETEX_FIXTURES = fx;
   if (!env.OPENBLAS_CORETYPE) {

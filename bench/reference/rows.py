@@ -35,6 +35,10 @@ def tiny_model():
     return os.environ["DETEX_TINY_MODEL"]
 
 
+def default_model():
+    return os.environ["DETEX_DEFAULT_MODEL"]
+
+
 def unet(d):
     return UNet2DConditionModel(_cfg(d), _weights(d)).eval()
 
@@ -108,7 +112,7 @@ def model_rows(load):
         return step, nhwc
 
     def sample():
-        d = tiny_model()
+        d = default_model()
         u = unet(os.path.join(d, "unet"))
         vcfg = _cfg(os.path.join(d, "vae"))
         v = AutoencoderKLDecoder(vcfg, _weights(os.path.join(d, "vae"))).eval()
@@ -163,7 +167,7 @@ def model_rows(load):
         "VAE decode sd-tiny, latent 1×32×32×4": vae_decode,
         "CLIP text clip-text-tiny, 2×77 tokens": clip_text,
         "SAM image encoder sam-tiny, 1×128×128×3": sam_encoder,
-        "sample detex-tiny, 50 DDIM steps, guidance 7.5": sample,
+        "sample detex-mini (embedded default), 50 DDIM steps, guidance 7.5": sample,
         "DETEX training step detex-tiny (torch: K/V + context step)": detex_step,
         "UNet forward SD v1.5 config (random weights), latent 1×64×64×4": sd15,
     }
