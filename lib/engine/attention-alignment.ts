@@ -11,20 +11,20 @@
  * with [P]/[B] tokens, including the ablation trained without L_CA, which is the point.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { imageToTensor } from '../io/image';
 import { applyConcept, AppliedConcept } from '../detex/concept';
 import { batchSubstitutions, composePrompt } from '../detex/composer';
-import { resizeMask } from '../detex/data';
+import { prepareTrainingData } from '../detex/data';
 import { Rng } from '../random';
 import { chooseLayers, resolveTokens } from './attention-maps';
 import { DetexSession } from './session';
+import { unitMask } from './train';
 import { Image, Mask } from './types';
 
 export interface AttentionAlignmentRequest {
   conceptPath: string;
   /** the concept's training photos, in training order (photo i ↔ [P_i], [B_i]) */
   images: Image[];
-  /** their subject masks, uint8 [H, W] (1 or 255 = subject) or float [H, W] in [0, 1] */
+  /** their subject masks, uint8 [H, W] (1 or 255 = subject) or float [H, W] in [0, 1], as train() takes them */
   masks: Mask[];
   /** timesteps the photo is noised at (default 200, 400, 600, 800) */
   timesteps?: number[];
@@ -53,16 +53,6 @@ export interface AttentionAlignmentOutput {
   resolution: [number, number];
 }
 
-function maskTensor(m: Mask, size: [number, number], what: string): tf.Tensor2D {
-  const [H, W] = m.shape;
-  if (!(m.shape.length === 2 || (m.shape.length === 3 && m.shape[2] === 1))) throw new Error(`attentionAlignment: ${what} must be [H, W], got [${m.shape}]`);
-  return tf.tidy(() => {
-    let t = tf.tensor(Float32Array.from(m.data as ArrayLike<number>), [1, H, W, 1]) as tf.Tensor4D;
-    if (m.dtype === 'uint8' && tf.max(t).dataSync()[0] > 1) t = tf.div(t, 255);
-    return tf.reshape(resizeMask(t, size), size) as tf.Tensor2D;
-  });
-}
-
 export async function attentionAlignment(s: DetexSession, req: AttentionAlignmentRequest): Promise<AttentionAlignmentOutput> {
   const { conceptPath, images, masks } = req;
   if (images.length === 0 || images.length !== masks.length) {
@@ -78,36 +68,39 @@ export async function attentionAlignment(s: DetexSession, req: AttentionAlignmen
   if (!timesteps.length || !timesteps.every((t) => Number.isInteger(t) && t >= 0 && t < T)) throw new Error(`attentionAlignment: timesteps must be integers in [0, ${T}), got ${timesteps}`);
   const rng = new Rng(req.seed ?? 0);
 
+  // The photos and masks exactly as the trainer prepares them (centre crop to the model size, binary masks
+  // area-averaged to the L_CA resolution), so the score reads the targets L_CA was trained towards.
+  const f = models.vae.scaleFactor;
+  const size = (models.unet.config.raw.sample_size as number) * f;
+  const layers = chooseLayers(models.unet.crossAttentionLayers(size / f, size / f), req.downscale ?? 2);
+  const layerPaths = layers.map((l) => l.path);
+  const resolution: [number, number] = [layers[0].h, layers[0].w];
+
   return s.exclusive(async () => {
     let applied: AppliedConcept | undefined;
+    const data = prepareTrainingData(images.map((image, i) => ({ image, mask: unitMask(masks[i]) })), {
+      resolution: size, latentSize: [size / f, size / f], caSize: resolution, blank: [1, 1, 1], warn: () => undefined,
+    });
     try {
       applied = applyConcept(models, concept);
       const vocabulary = applied.vocabulary;
       const photos: PhotoAlignment[] = [];
-      let layerPaths: string[] = [];
-      let resolution: [number, number] = [0, 0];
-      for (const [i, image] of images.entries()) {
-        const [H, W] = image.shape;
-        const f = models.vae.scaleFactor;
-        const layers = chooseLayers(models.unet.crossAttentionLayers(H / f, W / f), req.downscale ?? 2);
-        layerPaths = layers.map((l) => l.path);
-        resolution = [layers[0].h, layers[0].w];
+      for (let i = 0; i < images.length; i++) {
         const template = `photo of a {{V}} {{class}} with {{P.${i + 1}}} {{attribute}} in {{B.${i + 1}}} background`;
         const p = composePrompt(template, models.tokenizer, vocabulary);
         const [pose, background] = resolveTokens(p, models.tokenizer, [`P.${i + 1}`, `B.${i + 1}`], vocabulary);
-        const noise = rng.normal([timesteps.length, H / f, W / f, models.vae.config.latent_channels]);
+        const noise = rng.normal([timesteps.length, size / f, size / f, models.vae.config.latent_channels]);
         const scores = tf.tidy(() => {
-          const z0 = models.vae.encodeLatents(imageToTensor(image, '-1,1'));
-          const batch = tf.tile(z0, [timesteps.length, 1, 1, 1]);
+          const image = tf.sub(tf.mul(tf.slice(data.images, [i, 0, 0, 0], [1, -1, -1, -1]), 2), 1) as tf.Tensor4D;
+          const batch = tf.tile(models.vae.encodeLatents(image), [timesteps.length, 1, 1, 1]);
           const eps = tf.tensor4d(noise, batch.shape as [number, number, number, number]);
           const xt = models.scheduler.addNoise(batch, eps, timesteps) as tf.Tensor4D;
-          const subs = batchSubstitutions([p]);
-          const one = models.textEncoder.encode([p.inputIds], subs);
+          const one = models.textEncoder.encode([p.inputIds], batchSubstitutions([p]));
           const ehs = tf.tile(one, [timesteps.length, 1, 1]);
           const out = models.unet.forwardWithAttention(xt, timesteps, ehs as tf.Tensor3D, { captureAttention: { layers: layerPaths } });
           // [layers·B, h, w, 77] → mean → [h, w, 77]
           const maps = tf.mean(tf.concat(layerPaths.map((l) => out.attentionMaps[l])), 0) as tf.Tensor3D;
-          const m = maskTensor(masks[i], resolution, `mask ${i + 1}`);
+          const m = tf.squeeze(tf.slice(data.masksCA, [i, 0, 0], [1, -1, -1]), [0]);
           const col = (pos: number) => tf.squeeze(tf.slice(maps, [0, 0, pos], [-1, -1, 1]), [2]);
           const share = (a: tf.Tensor, w: tf.Tensor) => tf.div(tf.sum(tf.mul(a, w)), tf.sum(a));
           return [share(col(pose.position), m), share(col(background.position), tf.sub(1, m)), tf.mean(m)].map((x) => x.dataSync()[0]);
@@ -121,6 +114,7 @@ export async function attentionAlignment(s: DetexSession, req: AttentionAlignmen
       };
     } finally {
       applied?.remove();
+      data.dispose();
     }
   });
 }
