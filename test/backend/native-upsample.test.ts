@@ -1,7 +1,8 @@
 /**
- * The forward-only nearest ×2 kernel (DetexUpsampleNearest2x, native/src/resample.cc via lib/nn/upsample.ts)
- * against the VAE's and the UNet's composed upsampling, with DETEX_NATIVE_UPSAMPLE=0 as the reference: equal
- * values (it only copies), one kernel call at inference, and the composed path under a gradient tape.
+ * The forward-only nearest ×2 kernel (DetexUpsampleNearest2x, native/src/resample.cc) against the composed
+ * upsampling that the VAE and the UNet share (lib/nn/upsample.ts, imported here as each model module exports it),
+ * with DETEX_NATIVE_UPSAMPLE=0 as the reference: equal values (it only copies), one kernel call at inference, and
+ * the composed path under a gradient tape.
  */
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';

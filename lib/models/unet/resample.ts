@@ -3,7 +3,9 @@
  * then 3×3 conv, key `upsamplers.0.conv`), NHWC.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Conv2d, ParamStore, nativeUpsampleNearest2x } from '../../nn';
+import { Conv2d, ParamStore, upsampleNearest2x } from '../../nn';
+
+export { upsampleNearest2x };
 
 export class Downsample2D {
   private readonly conv: Conv2d;
@@ -19,22 +21,6 @@ export class Downsample2D {
       return this.conv.apply(input);
     });
   }
-}
-
-/**
- * Nearest-neighbour ×2 upsampling [B, H, W, C] → [B, 2H, 2W, C] by reshape + broadcast multiply.
- * Not tf.image.resizeNearestNeighbor: the pure-JS CPU backend computes its gradient wrong for batch > 1
- * (tfjs-notes.md). The rank stays 5 (B·H merged) so every backend broadcasts it. At inference on the cpu
- * backend with native kernels, one copying kernel instead (lib/nn/upsample.ts).
- */
-export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
-  const native = nativeUpsampleNearest2x(x);
-  if (native) return native;
-  return tf.tidy(() => {
-    const [b, h, w, c] = x.shape;
-    const spread = tf.mul(tf.reshape(x, [b * h, 1, w, 1, c]), tf.ones([1, 2, 1, 2, 1])); // [B·H, 2, W, 2, C]
-    return tf.reshape(spread, [b, 2 * h, 2 * w, c]);
-  });
 }
 
 /**
