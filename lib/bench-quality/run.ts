@@ -31,11 +31,11 @@ import { writeReports } from './report';
 
 /** Every score of a cell; the oracle ones are fractions of images (bg-prob: mean probability). */
 export const SCORE_KEYS = ['clip-t', 'clip-i', 'clip-i-fg', 'dino-i', 'dino-i-fg', 'bg-acc', 'colour-acc', 'colour-kept', 'recolour', 'bg-prob', 'subject-found'] as const;
-/** Scores of a cell read from some prompt kinds only: the subject's own colour kept (background and pose prompts),
- *  the asked-for new colour (recolouring prompt). */
 /** How well [P_i]/[B_i] attend to photo i's subject/background (engine/attention-alignment.ts), for every method
  *  with those tokens; computed from the saved concept on every run, so not part of a cell's cache key. */
 export const ALIGNMENT_KEYS = ['attn-pose-on-subject', 'attn-background-off-subject', 'subject-area'] as const;
+/** Scores of a cell read from some prompt kinds only: the subject's own colour kept (background and pose prompts),
+ *  the asked-for new colour (recolouring prompt). */
 const KIND_SCORES: Record<string, { from: 'colour-acc'; kinds: string[] }> = {
   'colour-kept': { from: 'colour-acc', kinds: ['background', 'pose'] },
   recolour: { from: 'colour-acc', kinds: ['colour'] },
