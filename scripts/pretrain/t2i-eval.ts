@@ -6,15 +6,23 @@
  * on the real renders of those captions (the ceiling).
  *
  *   DETEX_BACKEND=cpu node dist/scripts/pretrain/t2i-eval.js [--model models/detex-mini] [--n 36]
- *     [--steps 20] [--guidance 4] [--seed 11] [--sheet out.png] [--json out.json]
+ *     [--steps 20] [--guidance 4] [--seed 11] [--sheet out.png] [--json out.json] [--likelihood N]
+ *
+ * `--likelihood N` also runs the diffusion-classifier probe (lib/pretrain/likelihood-probe.ts) on N
+ * train-split renders: which class / colour / pattern / background the UNet's noise prediction favours,
+ * i.e. what it knows whether or not its samples show it.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
 import { SafetensorsReader } from '../../lib/io/safetensors';
+import { toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
+import { formatLikelihood, probeAttributeLikelihood } from '../../lib/pretrain/likelihood-probe';
+import { evalScenes, packScenes } from '../../lib/pretrain/world-data';
 import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
@@ -27,7 +35,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       model: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, guidance: { type: 'string' },
-      seed: { type: 'string' }, sheet: { type: 'string' }, json: { type: 'string' },
+      seed: { type: 'string' }, sheet: { type: 'string' }, json: { type: 'string' }, likelihood: { type: 'string' },
     },
   });
   const model = path.resolve(values.model ?? path.join(root, 'models', 'detex-mini'));
@@ -62,8 +70,29 @@ async function main(): Promise<void> {
     });
     for (const l of formatT2IScores(scores)) console.log(l);
     console.log(`text ${text.identity}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const nProbe = num(values.likelihood) ?? 0;
+    let likelihood: ReturnType<typeof probeAttributeLikelihood> | undefined;
+    if (nProbe > 0) {
+      const t1 = Date.now();
+      const scenes = evalScenes(nProbe, 99, { split: 'train' }).scenes;
+      const latents = tf.tidy(() => vae.encodeLatents(toTf(packScenes(scenes).images) as tf.Tensor4D));
+      try {
+        likelihood = probeAttributeLikelihood((x, t, captions) => {
+          const ehs = text.embed(captions);
+          try {
+            return unet.forward(x, t, ehs);
+          } finally {
+            ehs.dispose();
+          }
+        }, scheduler, latents, scenes);
+      } finally {
+        latents.dispose();
+      }
+      console.log(`likelihood probe on ${nProbe} train renders (${((Date.now() - t1) / 1000).toFixed(1)} s):`);
+      for (const l of formatLikelihood(likelihood)) console.log('  ' + l);
+    }
     if (values.sheet) await writePng(values.sheet, sheet);
-    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, ...scores }, null, 2) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, ...scores, likelihood }, null, 2) + '\n');
   } finally {
     unet.dispose();
     vae.dispose();
