@@ -1,11 +1,15 @@
 import * as assert from 'assert';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { toTf } from '../../lib/io/host-tensor';
 import { readComponentConfig } from '../../lib/io/diffusers-folder';
 import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { defaultModelDir, tinyModelDir } from '../../lib/models/default-model';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
+import { formatLikelihood, probeAttributeLikelihood } from '../../lib/pretrain/likelihood-probe';
 import { evaluateT2I, T2IScores } from '../../lib/pretrain/t2i-eval';
+import { evalScenes, packScenes } from '../../lib/pretrain/world-data';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { expectNoLeak } from '../helpers/leak';
@@ -44,5 +48,52 @@ describe('detex-mini text-to-image (the embedded default is trained)', function 
     console.log(`      detex-mini on 18 captions: classifier ${JSON.stringify(c)}, oracle colour ${scores!.colour.toFixed(2)}, background ${scores!.background.toFixed(2)}`);
     assert.ok(c.background >= FLOORS.background, `classifier background ${c.background} < ${FLOORS.background}`);
     assert.ok(c.colour >= FLOORS.colour, `classifier colour ${c.colour} < ${FLOORS.colour}`);
+  });
+});
+
+/**
+ * What the shipped UNet conditions on, measured without sampling (lib/pretrain/likelihood-probe.ts): on 12
+ * train-split renders, the caption with the true background / colour / class word must predict the noise
+ * better than the same caption with another value. Floors sit under what the committed weights measure here
+ * (printed) and over what a text-blind UNet can score (gap exactly 0, accuracy at tie-break level).
+ */
+const PROBE_FLOORS = {
+  background: { accuracy: 0.75, gap: 0.08 },
+  colour: { accuracy: 0.4, gap: 0.03 },
+  class: { accuracy: 0.25, gap: 0.01 },
+};
+
+describe('detex-mini likelihood probe (the embedded default conditions on the words)', function () {
+  this.timeout(300000);
+
+  it('ranks the true background, colour and class first more often than chance, leak-free', async () => {
+    const dir = defaultModelDir();
+    const unet = UNet2DConditionModel.load(path.join(dir, 'unet'));
+    const vae = AutoencoderKL.load(path.join(dir, 'vae'));
+    const scheduler = DDIMScheduler.fromConfig(readComponentConfig(path.join(dir, 'scheduler')));
+    const text = TextConditioner.load(dir, path.join(tinyModelDir(), 'tokenizer'));
+    let r: ReturnType<typeof probeAttributeLikelihood> | undefined;
+    try {
+      await expectNoLeak(() => {
+        const scenes = evalScenes(12, 99, { split: 'train' }).scenes;
+        const latents = tf.tidy(() => vae.encodeLatents(toTf(packScenes(scenes).images) as tf.Tensor4D));
+        r = probeAttributeLikelihood((x, t, captions) => unet.forward(x, t, text.embed(captions)), scheduler, latents, scenes, {
+          attributes: ['background', 'colour', 'class'],
+          timesteps: [400, 550, 700],
+        });
+        latents.dispose();
+      });
+    } finally {
+      unet.dispose();
+      vae.dispose();
+      text.dispose();
+    }
+    for (const l of formatLikelihood(r!)) console.log('      ' + l);
+    for (const [attr, floor] of Object.entries(PROBE_FLOORS)) {
+      const a = r![attr as keyof typeof PROBE_FLOORS];
+      const gap = a.perTimestep.reduce((s, p) => s + p.relativeGap, 0) / a.perTimestep.length;
+      assert.ok(a.accuracy >= floor.accuracy, `${attr}: probe accuracy ${a.accuracy} < ${floor.accuracy}`);
+      assert.ok(gap >= floor.gap, `${attr}: mean error gap ${gap} < ${floor.gap}`);
+    }
   });
 });
