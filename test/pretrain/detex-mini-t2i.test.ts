@@ -23,15 +23,23 @@ import { expectNoLeak } from '../helpers/leak';
  */
 const FLOORS = { background: 0.45, colour: 0.35 };
 
+/** The embedded default's text-to-image parts; the caller disposes unet, vae and text. */
+function loadMini() {
+  const dir = defaultModelDir();
+  return {
+    dir,
+    unet: UNet2DConditionModel.load(path.join(dir, 'unet')),
+    vae: AutoencoderKL.load(path.join(dir, 'vae')),
+    scheduler: DDIMScheduler.fromConfig(readComponentConfig(path.join(dir, 'scheduler'))),
+    text: TextConditioner.load(dir, path.join(tinyModelDir(), 'tokenizer')),
+  };
+}
+
 describe('detex-mini text-to-image (the embedded default is trained)', function () {
   this.timeout(300000);
 
   it('shows the background and body colour a caption names, above chance, leak-free', async () => {
-    const dir = defaultModelDir();
-    const unet = UNet2DConditionModel.load(path.join(dir, 'unet'));
-    const vae = AutoencoderKL.load(path.join(dir, 'vae'));
-    const scheduler = DDIMScheduler.fromConfig(readComponentConfig(path.join(dir, 'scheduler')));
-    const text = TextConditioner.load(dir, path.join(tinyModelDir(), 'tokenizer'));
+    const { dir, unet, vae, scheduler, text } = loadMini();
     const classifier = WorldAttributeClassifier.load(path.join(dir, 'attribute_classifier'));
     let scores: T2IScores | undefined;
     try {
@@ -67,11 +75,7 @@ describe('detex-mini likelihood probe (the embedded default conditions on the wo
   this.timeout(300000);
 
   it('ranks the true background, colour and class first more often than chance, leak-free', async () => {
-    const dir = defaultModelDir();
-    const unet = UNet2DConditionModel.load(path.join(dir, 'unet'));
-    const vae = AutoencoderKL.load(path.join(dir, 'vae'));
-    const scheduler = DDIMScheduler.fromConfig(readComponentConfig(path.join(dir, 'scheduler')));
-    const text = TextConditioner.load(dir, path.join(tinyModelDir(), 'tokenizer'));
+    const { unet, vae, scheduler, text } = loadMini();
     let r: ReturnType<typeof probeAttributeLikelihood> | undefined;
     try {
       await expectNoLeak(() => {
