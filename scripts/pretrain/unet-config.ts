@@ -6,6 +6,11 @@
  */
 import { MINI_WIDTH } from '../../lib/pretrain/clip-config';
 
+/** Seeds every UNet run's data, noise and init (also the encode-ahead producer's, which must match). */
+export const UNET_SEED = 20240228;
+/** image side of the world renders the UNet trains on */
+export const UNET_IMAGE_SIZE = 64;
+
 export function unetConfig(channels: number[] = [32, 64, 64], layers = 1): Record<string, unknown> {
   return {
     _class_name: 'UNet2DConditionModel',
