@@ -81,13 +81,19 @@ export function writeAheadBatch(dir: string, step: number, b: StepBatch, vaeId: 
 
 /**
  * Step `step`'s batch if the producer wrote it for this VAE (the file is removed), else undefined. A file for
- * another VAE or batch shape is removed and ignored: the step then encodes inline.
+ * another VAE or batch shape, or one that cannot be read, is removed and ignored: the step then encodes inline.
  */
 export function takeAheadBatch(dir: string, step: number, vaeId: string, o: StepBatchOptions): StepBatch | undefined {
   const file = aheadFile(dir, step);
   if (!fs.existsSync(file)) return undefined;
   try {
-    const { tensors, metadata } = readSafetensors(file);
+    let read: ReturnType<typeof readSafetensors>;
+    try {
+      read = readSafetensors(file);
+    } catch {
+      return undefined;
+    }
+    const { tensors, metadata } = read;
     const z = tensors.get('latents');
     const m = tensors.get('masks');
     const captions = JSON.parse(metadata.captions ?? '[]') as string[];

@@ -57,7 +57,7 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     });
   });
 
-  it('should ignore (and remove) a batch made with another VAE or batch size, and prune passed steps', async () => {
+  it('should ignore (and remove) a batch made with another VAE or batch size or unreadable, and prune passed steps', async () => {
     const dir = aheadDir(tempDir('detex-ahead-'));
     await expectNoLeak(() => {
       const b = stepBatch(vae, loopStepRng(1, 3), o);
@@ -69,6 +69,8 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     assert.strictEqual(takeAheadBatch(dir, 3, 'v1', o), undefined);
     assert.ok(!fs.existsSync(path.join(dir, 'step-0000003.safetensors')));
     assert.strictEqual(takeAheadBatch(dir, 4, 'v1', { batch: 3, size: 64 }), undefined);
+    fs.writeFileSync(path.join(dir, 'step-0000005.safetensors'), 'not a safetensors file');
+    assert.strictEqual(takeAheadBatch(dir, 5, 'v1', o), undefined);
     pruneAhead(dir, 8);
     assert.deepStrictEqual(fs.readdirSync(dir), ['step-0000008.safetensors']);
   });
