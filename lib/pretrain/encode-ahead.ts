@@ -87,13 +87,7 @@ export function takeAheadBatch(dir: string, step: number, vaeId: string, o: Step
   const file = aheadFile(dir, step);
   if (!fs.existsSync(file)) return undefined;
   try {
-    let read: ReturnType<typeof readSafetensors>;
-    try {
-      read = readSafetensors(file);
-    } catch {
-      return undefined;
-    }
-    const { tensors, metadata } = read;
+    const { tensors, metadata } = readSafetensors(file);
     const z = tensors.get('latents');
     const m = tensors.get('masks');
     const captions = JSON.parse(metadata.captions ?? '[]') as string[];
@@ -101,6 +95,9 @@ export function takeAheadBatch(dir: string, step: number, vaeId: string, o: Step
       m.shape.join() === [o.batch, o.size, o.size, 1].join() && captions.length === o.batch;
     if (!ok) return undefined;
     return { latents: tf.tensor4d(z.data as Float32Array, z.shape as [number, number, number, number]), masks: hostTensor('float32', m.shape, Float32Array.from(m.data)), captions };
+  } catch {
+    // unreadable file or metadata: encode inline
+    return undefined;
   } finally {
     fs.rmSync(file, { force: true });
   }

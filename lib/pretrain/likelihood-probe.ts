@@ -9,8 +9,13 @@
  * its samples do not commit to it; near-zero gaps mean the words are ignored altogether.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { toTf } from '../io/host-tensor';
+import { UNet2DConditionModel } from '../models/unet/unet';
+import { AutoencoderKL } from '../models/vae/autoencoder-kl';
 import { DDIMScheduler } from '../schedulers/ddim';
 import { fullCaption, RenderedScene, worldVocabulary } from '../world';
+import { TextConditioner } from './text-cond';
+import { evalScenes, packScenes } from './world-data';
 
 export type ProbedAttribute = 'class' | 'colour' | 'pattern' | 'background';
 export const PROBED_ATTRIBUTES: readonly ProbedAttribute[] = ['class', 'colour', 'pattern', 'background'];
@@ -116,6 +121,24 @@ export function probeAttributeLikelihood(
     noise.dispose();
   }
   return out;
+}
+
+/**
+ * The probe on a text-to-image model: `n` train-split renders (a fixed set per seed), encoded by its VAE
+ * (latent mean), noise predicted by its UNet under its text encoder. Tensors it makes are disposed.
+ */
+export function probeModelLikelihood(
+  m: { unet: UNet2DConditionModel; vae: AutoencoderKL; text: TextConditioner; scheduler: DDIMScheduler },
+  n: number,
+  opts: LikelihoodProbeOptions & { sceneSeed?: number } = {},
+): Record<ProbedAttribute, AttributeLikelihood> {
+  const scenes = evalScenes(n, opts.sceneSeed ?? 99, { split: 'train' }).scenes;
+  const latents = tf.tidy(() => m.vae.encodeLatents(toTf(packScenes(scenes).images) as tf.Tensor4D));
+  try {
+    return probeAttributeLikelihood((x, t, captions) => tf.tidy(() => m.unet.forward(x, t, m.text.embed(captions))), m.scheduler, latents, scenes, opts);
+  } finally {
+    latents.dispose();
+  }
 }
 
 export function formatLikelihood(r: Partial<Record<ProbedAttribute, AttributeLikelihood>>): string[] {

@@ -6,7 +6,6 @@
  * CLIP tokenizer), so the UNet loop runs before the text encoder exists. `identity` names which one (the
  * weights' SHA-1) so a checkpoint can tell when its conditioning changed.
  */
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +16,7 @@ import { CLIPTokenizer } from '../models/clip/tokenizer';
 import { ParamStore } from '../nn/params';
 import { seededInitializer } from '../nn/init';
 import { MINI_TEXT_CONFIG } from './clip-config';
+import { weightsId } from './weights-id';
 
 export class TextConditioner {
   private constructor(
@@ -32,8 +32,7 @@ export class TextConditioner {
     const tokDir = path.join(modelDir, 'tokenizer');
     const tokenizer = CLIPTokenizer.fromFolder(fs.existsSync(path.join(tokDir, 'vocab.json')) ? tokDir : fallbackTokenizer);
     if (fs.existsSync(weights)) {
-      const sha = crypto.createHash('sha1').update(fs.readFileSync(weights)).digest('hex').slice(0, 12);
-      return new TextConditioner(loadCLIPTextModel(teDir, { warn: () => undefined }), tokenizer, `trained:${sha}`);
+      return new TextConditioner(loadCLIPTextModel(teDir, { warn: () => undefined }), tokenizer, `trained:${weightsId(weights)}`);
     }
     const store = ParamStore.initializing(seededInitializer(seed));
     const model = new CLIPTextModel(store, textConfigFrom(MINI_TEXT_CONFIG));

@@ -6,14 +6,13 @@
  *
  *   node dist/scripts/pretrain/encode-ahead.js --cache DIR --out MODEL_DIR --until STEPS [--batch 16] [--ahead 6]
  */
-import * as crypto from 'crypto';
-import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { initBackend } from '../../lib/backend';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { aheadDir, produceAhead } from '../../lib/pretrain/encode-ahead';
+import { weightsId } from '../../lib/pretrain/weights-id';
 import { UNET_IMAGE_SIZE, UNET_SEED } from './unet-config';
 
 async function main(): Promise<void> {
@@ -25,8 +24,7 @@ async function main(): Promise<void> {
   if (!values.cache || !values.out || !values.until) throw new Error('needs --cache DIR --out MODEL_DIR --until STEPS');
   os.setPriority(19);
   await initBackend();
-  const vaeFile = path.join(values.out, 'vae', 'diffusion_pytorch_model.safetensors');
-  const vaeId = crypto.createHash('sha1').update(fs.readFileSync(vaeFile)).digest('hex').slice(0, 12);
+  const vaeId = weightsId(path.join(values.out, 'vae', 'diffusion_pytorch_model.safetensors'));
   const vae = AutoencoderKL.load(path.join(values.out, 'vae'));
   // Under unet.js the parent's IPC channel closing (it ended, or was killed) stops the producer.
   let stopped = false;

@@ -15,14 +15,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
-import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
 import { SafetensorsReader } from '../../lib/io/safetensors';
-import { toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
-import { formatLikelihood, probeAttributeLikelihood } from '../../lib/pretrain/likelihood-probe';
-import { evalScenes, packScenes } from '../../lib/pretrain/world-data';
+import { formatLikelihood, probeModelLikelihood } from '../../lib/pretrain/likelihood-probe';
 import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
@@ -71,23 +68,10 @@ async function main(): Promise<void> {
     for (const l of formatT2IScores(scores)) console.log(l);
     console.log(`text ${text.identity}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const nProbe = num(values.likelihood) ?? 0;
-    let likelihood: ReturnType<typeof probeAttributeLikelihood> | undefined;
+    let likelihood: ReturnType<typeof probeModelLikelihood> | undefined;
     if (nProbe > 0) {
       const t1 = Date.now();
-      const scenes = evalScenes(nProbe, 99, { split: 'train' }).scenes;
-      const latents = tf.tidy(() => vae.encodeLatents(toTf(packScenes(scenes).images) as tf.Tensor4D));
-      try {
-        likelihood = probeAttributeLikelihood((x, t, captions) => {
-          const ehs = text.embed(captions);
-          try {
-            return unet.forward(x, t, ehs);
-          } finally {
-            ehs.dispose();
-          }
-        }, scheduler, latents, scenes);
-      } finally {
-        latents.dispose();
-      }
+      likelihood = probeModelLikelihood({ unet, vae, text, scheduler }, nProbe);
       console.log(`likelihood probe on ${nProbe} train renders (${((Date.now() - t1) / 1000).toFixed(1)} s):`);
       for (const l of formatLikelihood(likelihood)) console.log('  ' + l);
     }

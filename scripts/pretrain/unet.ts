@@ -18,7 +18,6 @@
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready)
  */
 import { ChildProcess, fork } from 'child_process';
-import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -38,17 +37,12 @@ import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
 import { minSnrWeights } from '../../lib/schedulers/min-snr';
 import { SCHEDULER_CONFIG, UNET_IMAGE_SIZE, UNET_SEED, unetConfig } from './unet-config';
 import { foregroundWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
+import { weightsId } from '../../lib/pretrain/weights-id';
 import { detexModelIndex } from '../../lib/models/default-model';
 
-const SEED = UNET_SEED;
-const SIZE = UNET_IMAGE_SIZE;
 const CFG_DROPOUT = 0.1;
 
 const MODEL_INDEX = detexModelIndex('detex-mini: pretrained on the procedural world (lib/world, train split) by scripts/pretrain; see TRAINING.md');
-
-function sha1(file: string): string {
-  return crypto.createHash('sha1').update(fs.readFileSync(file)).digest('hex').slice(0, 12);
-}
 
 /** The encode-ahead child (scripts/pretrain/encode-ahead.ts); its IPC channel ties its life to this process. */
 function startProducer(cache: string, out: string, batch: number, until: number): ChildProcess {
@@ -81,10 +75,10 @@ async function main(): Promise<void> {
 
   const vaeDir = path.join(args.out, 'vae');
   const vae = AutoencoderKL.load(vaeDir);
-  const vaeId = sha1(path.join(vaeDir, 'diffusion_pytorch_model.safetensors'));
+  const vaeId = weightsId(path.join(vaeDir, 'diffusion_pytorch_model.safetensors'));
   const text = TextConditioner.load(args.out, path.join(root, 'models', 'detex-tiny', 'tokenizer'));
   const scheduler = DDIMScheduler.fromConfig(SCHEDULER_CONFIG);
-  const { store, warmFrom } = initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), SEED);
+  const { store, warmFrom } = initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), UNET_SEED);
   if (warmFrom) console.log(`warm start from ${warmFrom}`);
   const unet = UNet2DConditionModel.fromConfig(config as never, store);
   const vars = store.makeTrainable(() => true);
@@ -134,7 +128,7 @@ async function main(): Promise<void> {
     const result = await runLoop({
       dir: args.cache,
       vars,
-      seed: SEED,
+      seed: UNET_SEED,
       schedule: { lr: 8e-4, warmupSteps: 100, totalSteps: args.steps ?? 5000, minRatio: 0.1 },
       adam: { weightDecay: 1e-2 },
       clipNorm: 1,
@@ -156,9 +150,9 @@ async function main(): Promise<void> {
       },
       loss: ({ rng, step }) => {
         if (ahead) writeCursor(ahead, step);
-        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: SIZE }) : undefined;
+        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: UNET_IMAGE_SIZE }) : undefined;
         if (ready) taken++;
-        const b = ready ?? stepBatch(vae, rng, { batch, size: SIZE });
+        const b = ready ?? stepBatch(vae, rng, { batch, size: UNET_IMAGE_SIZE });
         const drop = rng.fork('cfg');
         const captions = b.captions.map((c) => (drop.nextDouble() < CFG_DROPOUT ? '' : c));
         const latents = b.latents;

@@ -1,15 +1,12 @@
 import * as assert from 'assert';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs-core';
-import { toTf } from '../../lib/io/host-tensor';
 import { readComponentConfig } from '../../lib/io/diffusers-folder';
 import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { defaultModelDir, tinyModelDir } from '../../lib/models/default-model';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
-import { formatLikelihood, probeAttributeLikelihood } from '../../lib/pretrain/likelihood-probe';
+import { formatLikelihood, probeModelLikelihood } from '../../lib/pretrain/likelihood-probe';
 import { evaluateT2I, T2IScores } from '../../lib/pretrain/t2i-eval';
-import { evalScenes, packScenes } from '../../lib/pretrain/world-data';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { expectNoLeak } from '../helpers/leak';
@@ -78,16 +75,10 @@ describe('detex-mini likelihood probe (the embedded default conditions on the wo
 
   it('ranks the true background, colour and class first more often than chance, leak-free', async () => {
     const { unet, vae, scheduler, text } = loadMini();
-    let r: ReturnType<typeof probeAttributeLikelihood> | undefined;
+    let r: ReturnType<typeof probeModelLikelihood> | undefined;
     try {
       await expectNoLeak(() => {
-        const scenes = evalScenes(12, 99, { split: 'train' }).scenes;
-        const latents = tf.tidy(() => vae.encodeLatents(toTf(packScenes(scenes).images) as tf.Tensor4D));
-        r = probeAttributeLikelihood((x, t, captions) => unet.forward(x, t, text.embed(captions)), scheduler, latents, scenes, {
-          attributes: ['background', 'colour', 'class'],
-          timesteps: [400, 550, 700],
-        });
-        latents.dispose();
+        r = probeModelLikelihood({ unet, vae, text, scheduler }, 12, { attributes: ['background', 'colour', 'class'], timesteps: [400, 550, 700] });
       });
     } finally {
       unet.dispose();
