@@ -50,8 +50,11 @@ export class AdamW {
     return this.t;
   }
 
-  /** One update with these gradients (by variable name; a variable without a gradient is left alone). */
-  apply(grads: ReadonlyMap<string, tf.Tensor> | Record<string, tf.Tensor>, lr: number): void {
+  /**
+   * One update with these gradients (by variable name; a variable without a gradient is left alone). `lr` is one
+   * rate for all, or a rate per variable name (one step count and bias correction either way).
+   */
+  apply(grads: ReadonlyMap<string, tf.Tensor> | Record<string, tf.Tensor>, lr: number | ((name: string) => number)): void {
     const g = grads instanceof Map ? grads : new Map(Object.entries(grads));
     for (const name of g.keys()) {
       if (!this.vars.has(name)) throw new Error(`AdamW: gradient for "${name}", which is not a trained variable`);
@@ -66,7 +69,7 @@ export class AdamW {
       if (!grad) continue;
       const m0 = this.m.get(name)!, v0 = this.v.get(name)!;
       const step = fused && p.dtype === 'float32' && grad.dtype === 'float32' ? this.fusedStep : this.composedStep;
-      const { next, m, v } = step.call(this, p, grad, m0, v0, { lr, bc1, bc2Sqrt });
+      const { next, m, v } = step.call(this, p, grad, m0, v0, { lr: typeof lr === 'number' ? lr : lr(name), bc1, bc2Sqrt });
       p.assign(next);
       next.dispose();
       m0.dispose();

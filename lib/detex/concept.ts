@@ -35,6 +35,8 @@ export interface ConceptMeta {
   /** sha256 of the base model's K/V weights and text-encoder config */
   baseModel: string;
   mapperActivation?: string;
+  /** the L2 norm every mapper output is rescaled to (config.mapperOutput 'word'); absent: the plain MLP */
+  mapperOutputNorm?: number;
   config: DetexConfig;
   steps: number;
 }
@@ -105,6 +107,7 @@ export function conceptFromTrainer(trainer: DetexTrainer): DetexConcept {
       kvStorage: cfg.kvStorage,
       baseModel: baseModelIdentity(unet, textEncoder, base),
       mapperActivation: trainer.mapperP ? cfg.mapperActivation : undefined,
+      mapperOutputNorm: trainer.mapperP?.outputNorm,
       config: cfg,
       steps: trainer.step,
     },

@@ -14,6 +14,8 @@ export type CANorm = 'mse' | 'max-normalised';
 export type AttributeSource = 'mappers' | 'free' | 'none';
 export type DetexPreset = 'detex' | 'custom-diffusion' | 'no-mappers' | 'no-attention-loss' | 'no-joint-training';
 export type KVStorage = 'weights' | 'delta';
+/** 'word': every mapper output rescaled to the norm of the [V] initialiser's embedding row; 'free': the plain MLP */
+export type MapperOutputScale = 'word' | 'free';
 
 export interface AdamWOptions {
   beta1: number;
@@ -40,6 +42,8 @@ export interface DetexConfig {
   mapperActivation: string;
   /** mapper hidden width; 0 = the text embedding width (the paper's 768 → 768 → 768 → 768) */
   mapperHidden: number;
+  /** spec: open (the paper does not say how the mapper output is scaled); see lib/detex/mappers.ts for why 'word' */
+  mapperOutput: MapperOutputScale;
 
   steps: number;
   /** instance images per step (and as many class images with prior preservation) */
@@ -47,6 +51,15 @@ export interface DetexConfig {
   /** items per forward/backward pass; < batchSize accumulates gradients (same result, less memory) */
   microBatch: number;
   learningRate: number;
+  /**
+   * lr of the new embedding rows ([V], and the free [P_i]/[B_i] of "no-mappers"); 0 = learningRate. Adam moves a
+   * parameter by ~lr per step whatever its scale, and a word row's entries are ~0.03 while K/V weights sit at
+   * much larger values, so one lr cannot both keep K/V near the base model and let [V] travel (textual inversion
+   * trains embeddings at 5e-3).
+   */
+  embeddingLearningRate: number;
+  /** lr of the attribute mappers, which train from scratch while K/V only move off the base model; 0 = learningRate */
+  mapperLearningRate: number;
   /** diffusers' --scale_lr: lr × batch (× 2 with prior preservation) */
   scaleLr: boolean;
   adam: AdamWOptions;
@@ -94,10 +107,13 @@ export const DETEX_DEFAULTS: Readonly<Omit<DetexConfig, 'classWord' | 'attribute
   attributes: 'mappers' as AttributeSource,
   mapperActivation: 'gelu',
   mapperHidden: 0,
+  mapperOutput: 'word' as MapperOutputScale,
   steps: 600,
   batchSize: 4,
   microBatch: 4,
   learningRate: 1e-5,
+  embeddingLearningRate: 0,
+  mapperLearningRate: 0,
   scaleLr: false,
   adam: Object.freeze({ beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-2 }),
   seed: 0,
@@ -181,6 +197,9 @@ function validate(c: DetexConfig): void {
   };
   range('gamma', c.gamma, 0, 1);
   range('learningRate', c.learningRate, 0, 1);
+  range('embeddingLearningRate', c.embeddingLearningRate, 0, 1);
+  range('mapperLearningRate', c.mapperLearningRate, 0, 1);
+  if (!['word', 'free'].includes(c.mapperOutput)) throw bad('mapperOutput', `must be word or free, got ${c.mapperOutput}`);
   range('lambdaPr', c.lambdaPr, 0, 1e6);
   range('lambdaCA', c.lambdaCA, 0, 1e6);
   range('adam.beta1', c.adam.beta1, 0, 0.999999);
@@ -195,8 +214,9 @@ function validate(c: DetexConfig): void {
   if (c.attributes === 'none' && c.gamma > 0) throw bad('gamma', 'needs [P]/[B] tokens (the filtered prompt drops [B_i]): set attributes or gamma 0');
 }
 
-/** The learning rate actually used (diffusers' --scale_lr rule). */
-export function effectiveLearningRate(c: DetexConfig): number {
-  if (!c.scaleLr) return c.learningRate;
-  return c.learningRate * c.batchSize * (c.lambdaPr > 0 ? 2 : 1);
+/** The learning rate of each group of trainables actually used (0 = the main rate; the same --scale_lr rule). */
+export function effectiveLearningRates(c: DetexConfig): { kv: number; embedding: number; mapper: number } {
+  const scale = c.scaleLr ? c.batchSize * (c.lambdaPr > 0 ? 2 : 1) : 1;
+  const main = c.learningRate * scale;
+  return { kv: main, embedding: c.embeddingLearningRate ? c.embeddingLearningRate * scale : main, mapper: c.mapperLearningRate ? c.mapperLearningRate * scale : main };
 }

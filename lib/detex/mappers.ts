@@ -6,6 +6,12 @@
  *
  * Initialisation is PyTorch's nn.Linear default (U(−1/√in, 1/√in) for weight and bias, which is what
  * kaiming_uniform(a=√5) gives), drawn from a seeded Rng so a run reproduces.
+ *
+ * `outputNorm` (optional): each output row is rescaled to this L2 norm, so [P_i]/[B_i] stay on the scale of the
+ * word embeddings they stand beside. Why: an unconstrained MLP of a projected image embedding starts at ~4× a
+ * word row's norm and grows (measured on detex-mini: 1.5 after 100 steps at lr 1e-4, 18 at 1e-3, against 0.22–0.42
+ * for word rows); such a token swamps every later position of the causal text encoder and, being per photo,
+ * soaks up the subject's appearance that [V] should learn.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hostTensor, HostTensor } from '../io/host-tensor';
@@ -45,7 +51,8 @@ export class AttributeMapper {
   private readonly act: Activation;
 
   /** `weights` in PyTorch layout (from `initMapperWeights` or a concept file); the mapper owns its store. */
-  constructor(readonly dims: MapperDims, weights: Map<string, HostTensor>, readonly activationName = 'gelu') {
+  constructor(readonly dims: MapperDims, weights: Map<string, HostTensor>, readonly activationName = 'gelu', readonly outputNorm?: number) {
+    if (outputNorm !== undefined && !(outputNorm > 0)) throw new Error(`AttributeMapper: outputNorm must be a positive number, got ${outputNorm}`);
     this.store = ParamStore.fromHost(weights);
     const sizes = [dims.inDim, dims.hidden, dims.hidden, dims.outDim];
     try {
@@ -74,7 +81,9 @@ export class AttributeMapper {
       h = this.act(h) as tf.Tensor2D;
       h = this.layers[1].apply(h);
       h = this.act(h) as tf.Tensor2D;
-      return this.layers[2].apply(h);
+      const out = this.layers[2].apply(h);
+      if (this.outputNorm === undefined) return out;
+      return tf.mul(out, tf.div(this.outputNorm, tf.add(tf.sqrt(tf.sum(tf.square(out), 1, true)), 1e-12))) as tf.Tensor2D;
     });
   }
 

@@ -23,7 +23,7 @@ import { Rng } from '../random';
 import { DrawContext, ItemDraw, itemDraw, stepDraws } from './draws';
 import { HostTensor, fromTfSync } from '../io/host-tensor';
 import { AdamW } from './adamw';
-import { DetexConfig, effectiveLearningRate } from './config';
+import { DetexConfig, effectiveLearningRates } from './config';
 import { TrainingData, TrainingItem, flipHorizontal, prepareTrainingData } from './data';
 import { averageLayerMaps, attentionLoss, diffusionLoss, tokenMap, totalLoss } from './losses';
 import { AttributeMapper, initMapperWeights } from './mappers';
@@ -66,6 +66,8 @@ export const KV_PATTERN = /attn2\.to_(k|v)\.weight$/;
 const V_NAME = 'token.subject';
 const FREE_P = 'free.pose';
 const FREE_B = 'free.background';
+/** trained variables that are text-embedding rows (config.embeddingLearningRate) */
+const EMBEDDING_ROWS = new Set([V_NAME, FREE_P, FREE_B]);
 /** tfjs variable names are global: each trainer gets its own suffix */
 let trainerCount = 0;
 
@@ -151,8 +153,9 @@ export class DetexTrainer {
       const C = textEncoder.hiddenSize;
       if (cfg.attributes === 'mappers') {
         const dims = { inDim: models.imageEncoder!.embedDim, hidden: cfg.mapperHidden || C, outDim: C };
-        this.mapperP = new AttributeMapper(dims, initMapperWeights(dims, this.root.fork('mapper_p')), cfg.mapperActivation);
-        this.mapperB = new AttributeMapper(dims, initMapperWeights(dims, this.root.fork('mapper_b')), cfg.mapperActivation);
+        const outputNorm = cfg.mapperOutput === 'word' ? tf.tidy(() => tf.norm(this.variables.get(V_NAME)!).dataSync()[0]) : undefined;
+        this.mapperP = new AttributeMapper(dims, initMapperWeights(dims, this.root.fork('mapper_p')), cfg.mapperActivation, outputNorm);
+        this.mapperB = new AttributeMapper(dims, initMapperWeights(dims, this.root.fork('mapper_b')), cfg.mapperActivation, outputNorm);
         for (const [prefix, m] of [['mapper_p', this.mapperP], ['mapper_b', this.mapperB]] as const) {
           for (const [n, v] of m.store.makeTrainable(() => true)) this.variables.set(`${prefix}.${n}`, v);
         }
@@ -357,7 +360,8 @@ export class DetexTrainer {
           }
         });
       }
-      this.optimizer.apply(acc, effectiveLearningRate(cfg));
+      const lr = effectiveLearningRates(cfg);
+      this.optimizer.apply(acc, (name) => (EMBEDDING_ROWS.has(name) ? lr.embedding : name.startsWith('mapper_') ? lr.mapper : lr.kv));
       this.stepsDone = s;
     } finally {
       for (const g of acc.values()) g.dispose();

@@ -18,7 +18,7 @@ function mapperOf(c: DetexConcept, prefix: 'mapper_p' | 'mapper_b', file: string
   const first = w.get('layers.0.weight');
   const last = w.get('layers.4.weight');
   if (!first || !last) throw new Error(`mapAttributes: concept ${file} has no ${prefix} (it was trained without attribute mappers, e.g. the Custom Diffusion or "no-mappers" preset)`);
-  return new AttributeMapper({ inDim: first.shape[1], hidden: first.shape[0], outDim: last.shape[0] }, w, c.meta.mapperActivation ?? 'gelu');
+  return new AttributeMapper({ inDim: first.shape[1], hidden: first.shape[0], outDim: last.shape[0] }, w, c.meta.mapperActivation ?? 'gelu', c.meta.mapperOutputNorm);
 }
 
 export async function mapAttributes(s: DetexSession, conceptPath: string, imageEmbeds: HostTensor): Promise<AttributeEmbeddings> {

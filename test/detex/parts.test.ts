@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { resolveDetexConfig, defaultAttributeWord } from '../../lib/detex/config';
+import { DetexConfigInput, effectiveLearningRates, resolveDetexConfig, defaultAttributeWord } from '../../lib/detex/config';
 import { AdamW } from '../../lib/detex/adamw';
 import { attentionLoss, diffusionLoss, totalLoss } from '../../lib/detex/losses';
 import { composePrompt, TemplateError } from '../../lib/detex/composer';
@@ -29,6 +29,16 @@ describe('detex/config', () => {
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', batchSize: 4, microBatch: 3 }), /microBatch/);
     assert.strictEqual(resolveDetexConfig({ classWord: 'dog', batchSize: 2 }).microBatch, 2, 'the micro-batch follows the batch size unless given');
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', attributes: 'none' }), /lambdaCA needs/);
+    assert.throws(() => resolveDetexConfig({ classWord: 'dog', embeddingLearningRate: -1 }), /embeddingLearningRate must lie in \[0, 1\], got -1/);
+    assert.throws(() => resolveDetexConfig({ classWord: 'dog', mapperOutput: 'big' as never }), /mapperOutput must be word or free, got big/);
+  });
+  it('should give each group of trainables its learning rate, 0 meaning the main one, scaled alike by scaleLr', () => {
+    const rates = (o: Partial<DetexConfigInput>) => effectiveLearningRates(resolveDetexConfig({ classWord: 'dog', learningRate: 1e-4, ...o }));
+    assert.deepStrictEqual(rates({}), { kv: 1e-4, embedding: 1e-4, mapper: 1e-4 });
+    assert.deepStrictEqual(rates({ embeddingLearningRate: 5e-3, mapperLearningRate: 1e-3 }), { kv: 1e-4, embedding: 5e-3, mapper: 1e-3 });
+    // --scale_lr: × batch 2 × 2 with prior preservation
+    const scaled = rates({ embeddingLearningRate: 5e-3, scaleLr: true, batchSize: 2 });
+    assert.deepStrictEqual([scaled.kv, scaled.embedding, scaled.mapper].map((x) => +x.toPrecision(6)), [4e-4, 2e-2, 4e-4]);
   });
 });
 
@@ -56,6 +66,25 @@ describe('detex/adamw', () => {
       Array.from(p.dataSync()).forEach((a, i) => assert.ok(Math.abs(a - x[i]) < 1e-6, `${a} vs ${x[i]}`));
       opt.dispose();
       p.dispose();
+    });
+  });
+  it('should step each variable with its own rate when given one per name, sharing the step count', async () => {
+    await expectNoLeak(() => {
+      const zero = tf.zeros([2]);
+      const [a, b] = [tf.variable(zero, true, 'adamw-a'), tf.variable(zero, true, 'adamw-b')];
+      zero.dispose();
+      const opt = new AdamW(new Map([['a', a], ['b', b]]), { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });
+      const g = () => new Map([['a', tf.tensor1d([1, -1])], ['b', tf.tensor1d([1, -1])]]);
+      for (let k = 0; k < 2; k++) {
+        const grads = g();
+        opt.apply(grads, (name) => (name === 'a' ? 0.1 : 0.001));
+        tf.dispose([...grads.values()]);
+      }
+      // a constant gradient: every bias-corrected Adam step is exactly lr·sign(g)
+      assert.ok(Math.abs(a.dataSync()[0] + 0.2) < 1e-6 && Math.abs(b.dataSync()[0] + 0.002) < 1e-8, `${a.dataSync()} ${b.dataSync()}`);
+      assert.strictEqual(opt.step, 2);
+      opt.dispose();
+      tf.dispose([a, b]);
     });
   });
 });
@@ -132,6 +161,23 @@ describe('detex/mappers', () => {
     });
     const big = initMapperWeights({ inDim: 768, hidden: 768, outDim: 768 }, new Rng(0));
     assert.strictEqual([...big.values()].reduce((s, h) => s + h.data.length, 0), 1771776);
+  });
+  it('should rescale every output row to outputNorm when given one, keeping its direction', async () => {
+    const dims = { inDim: 8, hidden: 16, outDim: 16 };
+    await expectNoLeak(() => {
+      const plain = new AttributeMapper(dims, initMapperWeights(dims, new Rng(1)));
+      const scaled = new AttributeMapper(dims, initMapperWeights(dims, new Rng(1)), 'gelu', 0.25);
+      const x = tf.randomNormal([3, 8], 0, 5, 'float32', 2) as tf.Tensor2D;
+      const [p, s] = [plain.apply(x), scaled.apply(x)];
+      const norms = tf.tidy(() => tf.sqrt(tf.sum(tf.square(s), 1)).arraySync() as number[]);
+      norms.forEach((n) => assert.ok(Math.abs(n - 0.25) < 1e-5, `row norm ${n}`));
+      const cos = tf.tidy(() => tf.div(tf.sum(tf.mul(p, s), 1), tf.mul(tf.sqrt(tf.sum(tf.square(p), 1)), tf.sqrt(tf.sum(tf.square(s), 1)))).arraySync() as number[]);
+      cos.forEach((c) => assert.ok(c > 1 - 1e-5, `direction changed: cos ${c}`));
+      tf.dispose([x, p, s]);
+      plain.dispose();
+      scaled.dispose();
+    });
+    assert.throws(() => new AttributeMapper(dims, initMapperWeights(dims, new Rng(1)), 'gelu', 0), /outputNorm must be a positive number, got 0/);
   });
 });
 

@@ -76,6 +76,34 @@ describe('detex/trainer on the tiny fixtures', function () {
     for (const n of unetNames) assert.ok(unet0.get(n)!.equals(Buffer.from((m.unet.store.tensor(n).dataSync() as Float32Array).slice().buffer)), `${n} not restored`);
   });
 
+  it("should move [V], the mappers and K/V each by its own learning rate, and keep [P_i]/[B_i] at [V]'s initial norm", () => {
+    const maxDiff = (a: Float32Array, b: Float32Array) => a.reduce((mx, x, i) => Math.max(mx, Math.abs(x - b[i])), 0);
+    const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+    const kvName = m.unet.store.names().find((n) => /attn2\.to_k\.weight$/.test(n))!;
+    const kv0 = m.unet.store.tensor(kvName).dataSync().slice() as Float32Array;
+    const tr = make({ learningRate: 1e-4, embeddingLearningRate: 1e-2, mapperLearningRate: 1e-3 });
+    try {
+      const v0 = tr.subjectEmbedding().slice();
+      const mapName = tr.mapperP!.names()[0];
+      const map0 = tr.mapperP!.store.tensor(mapName).dataSync().slice() as Float32Array;
+      const attrs = tr.attributeEmbeddings();
+      [...attrs.pose, ...attrs.background].forEach((r) => assert.ok(Math.abs(norm(r) - norm(v0)) < 1e-5, `mapper output norm ${norm(r)} vs [V] ${norm(v0)}`));
+      tr.trainStep();
+      // Adam's first step moves every parameter with a gradient by lr (weight decay adds lr·λ·|θ|, negligible here)
+      const moved = [maxDiff(tr.subjectEmbedding(), v0), maxDiff(tr.mapperP!.store.tensor(mapName).dataSync() as Float32Array, map0), maxDiff(m.unet.store.tensor(kvName).dataSync() as Float32Array, kv0)];
+      [1e-2, 1e-3, 1e-4].forEach((lr, i) => assert.ok(moved[i] > 0.9 * lr && moved[i] < 1.01 * lr, `group ${i}: moved ${moved[i]}, lr ${lr}`));
+    } finally {
+      tr.dispose();
+    }
+    const free = make({ mapperOutput: 'free' });
+    try {
+      const attrs = free.attributeEmbeddings();
+      assert.ok(attrs.pose.some((r) => Math.abs(norm(r) - norm(free.subjectEmbedding())) > 1e-3), "'free' leaves the MLP's output scale alone");
+    } finally {
+      free.dispose();
+    }
+  });
+
   it('should substitute [V], [P_i], [B_i] at their token positions in the text encoder', () => {
     const seen: Array<Array<{ batch: number; position: number; vector: number[] }>> = [];
     const ids: number[][][] = [];
