@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { MODEL_DEFAULTS_FILE, ModelTrainingDefaults, readModelTrainingDefaults } from '../detex/model-defaults';
 import { BenchSettings, METHOD_LABELS, ModelChoice } from './config';
 import { Aggregate, markdownTable } from './aggregate';
 import { CellRecord, writeJsonAtomic } from './cache';
@@ -117,13 +118,25 @@ function paperMarkdown(): string {
   ].join('\n');
 }
 
+/** The rates the bench leaves to the model's detex_config.json (it sets the K/V rate itself). */
+function modelTuning(folder: string): string {
+  let d: ModelTrainingDefaults;
+  try {
+    d = readModelTrainingDefaults(folder);
+  } catch (e) {
+    return ` (the model's ${MODEL_DEFAULTS_FILE} is unreadable: ${(e as Error).message})`;
+  }
+  const parts = [d.embeddingLearningRate && `[V] ${d.embeddingLearningRate}`, d.mapperLearningRate && `mappers ${d.mapperLearningRate}`].filter(Boolean);
+  return parts.length ? ` (K/V; ${parts.join(', ')} from the model's ${MODEL_DEFAULTS_FILE})` : '';
+}
+
 function settingsLines(r: ReportInput): string[] {
   const s = r.settings;
   return [
     `- Model: \`${r.model.folder}\` — ${r.model.note}`,
     `- Backend: ${r.backend}; wall time ${(r.seconds / 60).toFixed(1)} min (${r.computed} cells computed, ${r.cells.length - r.computed} from the cache)`,
     `- Subjects (held-out): ${s.subjects.join(', ')}; ${s.photos} photos each (data seed ${s.dataSeed}), masks from the model's SAM with the world's point prompt (IoU with the exact mask: ${r.subjects.map((x) => (x.maskIoU.reduce((a, b) => a + b, 0) / x.maskIoU.length).toFixed(2)).join(', ')})`,
-    `- Training: ${s.trainSteps} steps, batch ${s.batchSize}, lr ${s.learningRate}, ${s.numClassImages} class images (${s.classImageSteps} DDIM steps), seeds ${s.seeds.join(', ')}; every other setting the paper's (γ 0.5, λ_pr 1, λ_CA 0.01, CA at latent/2); attribute word "pose" (the world's captions)`,
+    `- Training: ${s.trainSteps} steps, batch ${s.batchSize}, lr ${s.learningRate}${modelTuning(r.model.folder)}, ${s.numClassImages} class images (${s.classImageSteps} DDIM steps), seeds ${s.seeds.join(', ')}; every other setting the paper's (γ 0.5, λ_pr 1, λ_CA 0.01, CA at latent/2); attribute word "pose" (the world's captions)`,
     `- Sampling: ${s.imagesPerPrompt} image(s) per prompt, ${s.sampleSteps} DDIM steps, guidance ${s.guidance}; sampling seeds 1000·seed + prompt index, the same for every method`,
     `- DINO-I* features: ${r.featureName}`,
     ...(r.clipTNote ? [`- ${r.clipTNote}`] : []),

@@ -1,5 +1,7 @@
 /** The demo's one-page HTML report: photos and masks, the loss curve, the generated grid, timings. */
 import { writeFileAtomic } from '../io/atomic-write';
+import { WORLD_ATTRIBUTES } from '../metrics/world-attributes';
+import { Expected, ImageRead } from './world-read';
 
 export interface ReportPhoto {
   file: string;
@@ -13,6 +15,9 @@ export interface ReportRow {
   group: string;
   prompt: string;
   files: string[];
+  /** what the prompt asks the image to show, and what the world classifier saw in each file */
+  expected?: Expected;
+  reads?: ImageRead[];
 }
 
 export interface ReportData {
@@ -25,6 +30,8 @@ export interface ReportData {
   rows: ReportRow[];
   timings: Array<[string, number]>;
   backend: string;
+  /** the world classifier's tally over all generated images ("colour 10/12, …") */
+  worldRead?: string;
 }
 
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
@@ -54,9 +61,19 @@ export function renderReport(d: ReportData): string {
   const photos = d.photos
     .map((p, i) => `<figure>${img(p.file, p.caption)}${img(p.maskFile, `SAM mask ${i + 1}`)}<figcaption>[P_${i + 1}] [B_${i + 1}] · SAM IoU ${p.maskIoU.toFixed(2)}<br>${esc(p.caption)}</figcaption></figure>`)
     .join('\n');
+  const shown = (r: ReportRow, i: number) => {
+    const read = r.reads?.[i];
+    if (!read) return img(r.files[i], r.prompt);
+    const words = WORLD_ATTRIBUTES.map((a) => (read.ok[a] === undefined ? esc(read.seen[a]) : `<span class="${read.ok[a] ? 'ok' : 'bad'}">${esc(read.seen[a])}</span>`));
+    return `<figure class="gen">${img(r.files[i], r.prompt)}<figcaption>${words.join(' · ')}</figcaption></figure>`;
+  };
+  const asked = (r: ReportRow) => (r.expected ? `<br><span class="asked">asks: ${esc(WORLD_ATTRIBUTES.filter((a) => r.expected![a]).map((a) => r.expected![a]).join(' · '))}</span>` : '');
   const rows = d.rows
-    .map((r) => `<tr><th>${esc(r.group)}</th><td class="prompt">${esc(r.prompt)}</td><td>${r.files.map((f) => img(f, r.prompt)).join('')}</td></tr>`)
+    .map((r) => `<tr><th>${esc(r.group)}</th><td class="prompt">${esc(r.prompt)}${asked(r)}</td><td>${r.files.map((_, i) => shown(r, i)).join('')}</td></tr>`)
     .join('\n');
+  const readNote = d.worldRead
+    ? `<p>Under each image, what the model's world attribute classifier sees (class · colour · pattern · background); green where it is what the prompt asks for, red where not. Over all images: ${esc(d.worldRead)}.</p>`
+    : '';
   const timings = d.timings.map(([k, ms]) => `<li>${esc(k)}: ${(ms / 1000).toFixed(1)} s</li>`).join('');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(d.title)}</title>
@@ -68,6 +85,8 @@ figcaption{font-size:12px;color:#444}
 table{border-collapse:collapse}th,td{border-top:1px solid #eee;padding:6px;text-align:left;vertical-align:top}
 td.prompt{font-family:monospace;font-size:12px;max-width:260px}
 .note{background:#fff6d6;border:1px solid #e6c200;padding:8px}
+figure.gen{width:auto;margin:0 4px 4px 0}figure.gen figcaption{font-size:11px;max-width:132px}
+.ok{color:#1e7b34}.bad{color:#b3261e;font-weight:600}.asked{color:#666;font-family:system-ui,sans-serif}
 </style></head><body>
 <h1>${esc(d.title)}</h1>
 <p class="note">${esc(d.modelNote)}</p>
@@ -77,6 +96,7 @@ ${photos}
 <h2>Training loss</h2>
 ${lossCurveSvg(d.losses)}
 <h2>Generated</h2>
+${readNote}
 <table>${rows}</table>
 <h2>Timings</h2><ul>${timings}</ul>
 </body></html>

@@ -11,8 +11,12 @@ import { writePng } from '../io/image';
 import { hostTensor, HostTensor } from '../io/host-tensor';
 import { subjectPhotos, heldOutSubjects, subjectId, parseSubjectId } from '../world';
 import { defaultModelDir, modelNote, DEFAULT_MODEL_NAME, TINY_MODEL_NAME } from '../models/default-model';
-import { DEMO_LEARNING_RATE, WORLD_ATTRIBUTE_WORD, demoPrompts } from './prompts';
-import { ReportData, writeReport } from './report';
+import { DEMO_TRAINING, demoPrompts } from './prompts';
+import { DetexConfigInput, effectiveLearningRates, resolveDetexConfig } from '../detex/config';
+import { readModelTrainingDefaults } from '../detex/model-defaults';
+import { ReportData, ReportRow, writeReport } from './report';
+import { ImageRead, expectedLabels, formatTally, loadWorldClassifier, readImages, tally } from './world-read';
+import { WorldAttributeClassifier } from '../metrics/world-attributes';
 
 export interface DemoOptions {
   out: string;
@@ -23,7 +27,7 @@ export interface DemoOptions {
   photos?: number;
   trainSteps?: number;
   batchSize?: number;
-  /** default DEMO_LEARNING_RATE */
+  /** K/V learning rate; default the model's detex_config.json, else DEMO_TRAINING's */
   learningRate?: number;
   numClassImages?: number;
   classImageSteps?: number;
@@ -39,6 +43,8 @@ export interface DemoResult {
   report: string;
   concept: string;
   images: string[];
+  /** per prompt row, what the model's world classifier saw in each image (models with one: detex-mini) */
+  reads?: Array<{ group: string; reads: ImageRead[] }>;
 }
 
 function iou(a: Uint8Array, b: Uint8Array): number {
@@ -95,6 +101,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const dirs = { photos: path.join(o.out, 'photos'), grid: path.join(o.out, 'generated') };
   Object.values(dirs).forEach((d) => fs.mkdirSync(d, { recursive: true }));
   const session = await DetexSession.open(o.model, { warn: (m) => log(`warning: ${m}`) });
+  let classifier: WorldAttributeClassifier | undefined;
   const info = await initBackend(); // chosen by the session for this model's size
   try {
     const sd = await session.sd();
@@ -118,21 +125,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
 
     // 2. DETEX training
     const concept = path.join(o.out, 'concept.safetensors');
-    const steps = o.trainSteps ?? 100;
-    const batchSize = o.batchSize ?? 4;
-    const learningRate = o.learningRate ?? DEMO_LEARNING_RATE;
-    const numClassImages = o.numClassImages ?? 8;
+    // what the demo asks for: the caller's flags, else the model's own detex_config.json, else the demo's budget
+    const fromModel = readModelTrainingDefaults(session.folder);
+    const given = { steps: o.trainSteps, batchSize: o.batchSize, learningRate: o.learningRate, numClassImages: o.numClassImages };
+    const options: Partial<DetexConfigInput> = { ...DEMO_TRAINING, ...fromModel };
+    for (const [k, v] of Object.entries(given)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
+    const cfg = resolveDetexConfig({ ...options, classWord: cls });
     const classImageSteps = o.classImageSteps ?? 25;
-    log(`[2/4] training DETEX for ${steps} steps (batch ${batchSize}, lr ${learningRate}, ${numClassImages} class images × ${classImageSteps} DDIM steps)`);
+    const lrs = effectiveLearningRates(cfg);
+    log(`[2/4] training DETEX for ${cfg.steps} steps (batch ${cfg.batchSize}, lr ${lrs.kv} K/V, ${lrs.embedding} [V], ${lrs.mapper} mappers; ` +
+      `${cfg.numClassImages} class images × ${classImageSteps} DDIM steps)`);
     const losses: Array<{ step: number; loss: number }> = [];
     const t0 = Date.now();
     await timed('DETEX training (incl. class images)', () =>
       train(
         session,
         {
-          images: scenes.map((s) => s.image), masks, className: cls, conceptPath: concept, steps, seed,
-          classImageSteps,
-          options: { batchSize, numClassImages, learningRate, attributeWord: WORLD_ATTRIBUTE_WORD },
+          images: scenes.map((s) => s.image), masks, className: cls, conceptPath: concept, seed, classImageSteps, options,
         },
         {
           signal: o.signal,
@@ -151,11 +160,15 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       ),
     );
 
-    // 3. the prompt grid
+    // 3. the prompt grid, each image read by the world classifier when the model has one
+    classifier = loadWorldClassifier(session.folder);
     const prompts = demoPrompts(photosN, cls === 'cup' ? 'ball' : 'cup');
     log(`[3/4] generating ${prompts.length} prompts × ${o.imagesPerPrompt ?? 2} images, ${o.sampleSteps ?? 50} DDIM steps`);
-    const rows = [];
+    const rows: ReportRow[] = [];
     const images: string[] = [];
+    const subject = parseSubjectId(id);
+    const photoBackgrounds = scenes.map((x) => x.attributes.background);
+    const allReads: ImageRead[] = [];
     for (const [k, p] of prompts.entries()) {
       const r = await timed(`sample "${p.template}"`, () =>
         sample(session, { prompt: p.template, conceptPath: concept, steps: o.sampleSteps ?? 50, guidance: o.guidance ?? 6, seed: seed + k, count: o.imagesPerPrompt ?? 2 }, { signal: o.signal }),
@@ -170,9 +183,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         files.push(file);
         images.push(path.join(o.out, file));
       }
-      rows.push({ group: p.group, prompt: r.prompt, files });
-      log(`      ${p.group}: ${r.prompt}`);
+      const expected = expectedLabels(p.expect, subject, photoBackgrounds);
+      const reads = classifier ? readImages(classifier, r.images, r.images.map(() => expected)) : undefined;
+      if (reads) allReads.push(...reads);
+      rows.push({ group: p.group, prompt: r.prompt, files, expected, reads });
+      log(`      ${p.group}: ${r.prompt}${reads ? ` — shows ${formatTally(tally(reads))}` : ''}`);
     }
+    const worldRead = classifier ? formatTally(tally(allReads)) : undefined;
+    if (worldRead) log(`      the world classifier sees, over all ${allReads.length} images: ${worldRead}`);
 
     // 4. the report
     const report = path.join(o.out, 'report.html');
@@ -186,11 +204,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       rows,
       timings,
       backend: `${info.backend} (${info.provider})`,
+      worldRead,
     };
     writeReport(report, data);
     log(`[4/4] report: ${report}`);
-    return { report, concept, images };
+    return { report, concept, images, reads: classifier ? rows.map((r) => ({ group: r.group, reads: r.reads! })) : undefined };
   } finally {
+    classifier?.dispose();
     await session.dispose();
   }
 }

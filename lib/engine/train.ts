@@ -9,6 +9,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { DetexConfigInput, resolveDetexConfig } from '../detex/config';
 import { DetexTrainer } from '../detex/trainer';
+import { readModelTrainingDefaults } from '../detex/model-defaults';
 import { loadCheckpoint, saveCheckpoint } from '../detex/checkpoint';
 import { baseModelIdentity, conceptFromTrainer, saveConcept } from '../detex/concept';
 import { classImages, classImagesFromFolder } from '../detex/class-images';
@@ -88,10 +89,12 @@ async function preview(trainer: DetexTrainer, seed: number): Promise<Image> {
 
 export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepProgress> = {}): Promise<TrainOutput> {
   if (job.images.length !== job.masks.length) throw new Error(`train: ${job.images.length} images but ${job.masks.length} masks`);
+  const modelDefaults = readModelTrainingDefaults(s.folder);
   const config = resolveDetexConfig({
+    ...modelDefaults,
     ...job.options,
     classWord: job.className,
-    steps: job.steps ?? job.options?.steps,
+    steps: job.steps ?? job.options?.steps ?? modelDefaults.steps,
     seed: job.seed ?? job.options?.seed,
     previewEvery: job.previewEvery ?? job.options?.previewEvery,
   });

@@ -3,12 +3,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { runDemo, describeModel } from '../../lib/demo/run';
-import { DEMO_LEARNING_RATE, WORLD_ATTRIBUTE_WORD, demoPrompts } from '../../lib/demo/prompts';
+import { DEMO_TRAINING, WORLD_ATTRIBUTE_WORD, demoPrompts } from '../../lib/demo/prompts';
 import { HELD_OUT, subjectPhotos, worldVocabulary } from '../../lib/world';
 import { defaultModelDir, tinyModelDir } from '../../lib/models/default-model';
 import { lossCurveSvg } from '../../lib/demo/report';
 import { readImageMetadata } from '../../lib/io/image';
 import { loadConcept } from '../../lib/detex/concept';
+import { readModelTrainingDefaults } from '../../lib/detex/model-defaults';
 import { tempDirs } from '../helpers/temp-dir';
 
 /** Width and height from a PNG's IHDR chunk. */
@@ -29,6 +30,7 @@ describe('detex demo (the main job)', () => {
     const html = fs.readFileSync(r.report, 'utf8');
     for (const f of [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1])) assert.ok(fs.existsSync(path.join(out, f)), `report links missing ${f}`);
     assert.match(html, /random, untrained weights/);
+    assert.strictEqual(r.reads, undefined, 'detex-tiny has no world classifier to read its images');
     assert.match(html, /<svg/);
     assert.strictEqual(r.images.length, 7);
     const meta = await readImageMetadata(r.images[3]);
@@ -36,7 +38,7 @@ describe('detex demo (the main job)', () => {
     const concept = loadConcept(r.concept);
     assert.strictEqual(concept.pose.length, 4, 'one [P_i] per training photo');
     assert.strictEqual(concept.background.length, 4);
-    assert.deepStrictEqual([concept.meta.attributeWord, concept.meta.config.learningRate], [WORLD_ATTRIBUTE_WORD, DEMO_LEARNING_RATE]);
+    assert.deepStrictEqual([concept.meta.attributeWord, concept.meta.config.learningRate], [WORLD_ATTRIBUTE_WORD, DEMO_TRAINING.learningRate]);
     assert.match(meta?.prompt ?? '', / with <new1:p1> pose in water background$/);
   });
 
@@ -48,6 +50,17 @@ describe('detex demo (the main job)', () => {
     assert.match(fs.readFileSync(r.report, 'utf8'), /Model: detex-mini, the embedded default/);
     const meta = await readImageMetadata(r.images[0]);
     assert.strictEqual(meta?.model, 'detex-mini');
+    // the model's detex_config.json reaches the trainer where the demo's flags leave a value open
+    const tuned = readModelTrainingDefaults(defaultModelDir());
+    const cfg = loadConcept(r.concept).meta.config;
+    assert.deepStrictEqual([cfg.embeddingLearningRate, cfg.mapperLearningRate, cfg.learningRate, cfg.steps], [tuned.embeddingLearningRate, tuned.mapperLearningRate, tuned.learningRate, 1]);
+    assert.ok(lines.some((l) => l.includes(`${tuned.embeddingLearningRate} [V]`)), lines.join('\n'));
+    // every image read by detex-mini's world classifier against what its prompt asks
+    assert.deepStrictEqual(r.reads?.map((x) => x.reads.length), [1, 1, 1, 1, 1, 1, 1]);
+    assert.deepStrictEqual(Object.keys(r.reads![0].reads[0].ok), ['class', 'colour', 'pattern', 'background']);
+    assert.deepStrictEqual(Object.keys(r.reads![6].reads[0].ok), ['class', 'background'], 'the other-class row asks no colour or pattern');
+    assert.ok(lines.some((l) => /the world classifier sees, over all 7 images: class \d\/7, colour \d\/6, pattern \d\/6, background \d\/7/.test(l)), lines.join('\n'));
+    assert.match(fs.readFileSync(r.report, 'utf8'), /what the model's world attribute classifier sees/);
     for (const f of [path.join(out, 'photos', 'photo-1.png'), r.images[0]]) {
       assert.deepStrictEqual(pngSize(f), [64, 64], f);
     }

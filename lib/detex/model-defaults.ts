@@ -1,0 +1,50 @@
+/**
+ * A base model's own DETEX training defaults: `<model>/detex_config.json`, optional. The paper's values
+ * (config.ts) are tuned for Stable Diffusion v1.4; a much smaller model such as detex-mini needs other learning
+ * rates, and its captions say "pose" for every class. The file lets the model carry what was measured for it, so
+ * the nodes, the CLI, the demo and the benchmark all train it well without each knowing about it.
+ *
+ * Precedence: paper defaults < preset < this file < the caller's options. Only the keys below may appear: the
+ * file tunes how a concept is learnt on this model, never which method (preset, λs, γ) is run.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DetexConfigInput, resolveDetexConfig } from './config';
+
+export const MODEL_DEFAULTS_FILE = 'detex_config.json';
+
+const NUMERIC = ['learningRate', 'embeddingLearningRate', 'mapperLearningRate', 'steps', 'batchSize', 'numClassImages'] as const;
+const TEXT = ['attributeWord'] as const;
+type Key = (typeof NUMERIC)[number] | (typeof TEXT)[number];
+export type ModelTrainingDefaults = Partial<Pick<DetexConfigInput, Key>>;
+
+/** Keys starting with "_" are comments (as in diffusers' configs). A missing file gives {}. */
+export function readModelTrainingDefaults(folder: string): ModelTrainingDefaults {
+  const file = path.join(folder, MODEL_DEFAULTS_FILE);
+  if (!fs.existsSync(file)) return {};
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
+  const out: Record<string, number | string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (k.startsWith('_')) continue;
+    if ((NUMERIC as readonly string[]).includes(k)) {
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: "${k}" must be a number, got ${JSON.stringify(v)}`);
+    } else if ((TEXT as readonly string[]).includes(k)) {
+      if (typeof v !== 'string') throw new Error(`${file}: "${k}" must be a string, got ${JSON.stringify(v)}`);
+    } else {
+      throw new Error(`${file}: unknown key "${k}" (allowed: ${[...NUMERIC, ...TEXT].join(', ')})`);
+    }
+    out[k] = v;
+  }
+  try {
+    resolveDetexConfig({ classWord: 'object', ...out });
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+  return out as ModelTrainingDefaults;
+}
