@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { DetexSession, samMask, train, sample } from '../engine';
+import { PAPER_GUIDANCE } from '../engine/sample';
 import { initBackend } from '../backend';
 import { writePng } from '../io/image';
 import { hostTensor, HostTensor } from '../io/host-tensor';
@@ -13,7 +14,7 @@ import { subjectPhotos, heldOutSubjects, subjectId, parseSubjectId } from '../wo
 import { defaultModelDir, modelNote, DEFAULT_MODEL_NAME, TINY_MODEL_NAME } from '../models/default-model';
 import { DEMO_TRAINING, demoPrompts } from './prompts';
 import { DetexConfigInput, effectiveLearningRates, resolveDetexConfig } from '../detex/config';
-import { readModelTrainingDefaults } from '../detex/model-defaults';
+import { modelGuidance, readModelTrainingDefaults } from '../detex/model-defaults';
 import { ReportData, ReportRow, writeReport } from './report';
 import { ImageRead, expectedLabels, formatTally, loadWorldClassifier, readImages, tally } from './world-read';
 import { WorldAttributeClassifier } from '../metrics/world-attributes';
@@ -163,7 +164,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // 3. the prompt grid, each image read by the world classifier when the model has one
     classifier = loadWorldClassifier(session.folder);
     const prompts = demoPrompts(photosN, cls === 'cup' ? 'ball' : 'cup');
-    log(`[3/4] generating ${prompts.length} prompts × ${o.imagesPerPrompt ?? 2} images, ${o.sampleSteps ?? 50} DDIM steps`);
+    const guidance = o.guidance ?? modelGuidance(session.folder) ?? PAPER_GUIDANCE;
+    log(`[3/4] generating ${prompts.length} prompts × ${o.imagesPerPrompt ?? 2} images, ${o.sampleSteps ?? 50} DDIM steps, guidance ${guidance}`);
     const rows: ReportRow[] = [];
     const images: string[] = [];
     const subject = parseSubjectId(id);
@@ -171,13 +173,13 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const allReads: ImageRead[] = [];
     for (const [k, p] of prompts.entries()) {
       const r = await timed(`sample "${p.template}"`, () =>
-        sample(session, { prompt: p.template, conceptPath: concept, steps: o.sampleSteps ?? 50, guidance: o.guidance ?? 6, seed: seed + k, count: o.imagesPerPrompt ?? 2 }, { signal: o.signal }),
+        sample(session, { prompt: p.template, conceptPath: concept, steps: o.sampleSteps ?? 50, guidance, seed: seed + k, count: o.imagesPerPrompt ?? 2 }, { signal: o.signal }),
       );
       const files = [];
       for (const [j, im] of r.images.entries()) {
         const file = `generated/${String(k + 1).padStart(2, '0')}-${j + 1}.png`;
         await writePng(path.join(o.out, file), im, {
-          prompt: r.prompt, seed: seed + k, steps: o.sampleSteps ?? 50, guidance: o.guidance ?? 6,
+          prompt: r.prompt, seed: seed + k, steps: o.sampleSteps ?? 50, guidance,
           model: path.basename(session.folder), concept: path.basename(concept),
         });
         files.push(file);

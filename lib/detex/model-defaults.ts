@@ -1,11 +1,13 @@
 /**
- * A base model's own DETEX training defaults: `<model>/detex_config.json`, optional. The paper's values
+ * A base model's own DETEX defaults: `<model>/detex_config.json`, optional — how to train a concept on it and the
+ * classifier-free guidance to sample it with. The paper's values
  * (config.ts) are tuned for Stable Diffusion v1.4; a much smaller model such as detex-mini needs other learning
  * rates, and its captions say "pose" for every class. The file lets the model carry what was measured for it, so
  * the nodes, the CLI, the demo and the benchmark all train it well without each knowing about it.
  *
  * Precedence: paper defaults < preset < this file < the caller's options. Only the keys below may appear: the
- * file tunes how a concept is learnt on this model, never which method (preset, λs, γ) is run.
+ * file tunes how a concept is learnt on this model, never which method (preset, λs, γ) is run. `guidance` is
+ * used wherever a sample request leaves it open (paper: 6; detex-mini over-saturates colours above ~4).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -15,13 +17,23 @@ export const MODEL_DEFAULTS_FILE = 'detex_config.json';
 
 const NUMERIC = ['learningRate', 'embeddingLearningRate', 'mapperLearningRate', 'steps', 'batchSize', 'numClassImages'] as const;
 const TEXT = ['attributeWord'] as const;
+const SAMPLING = ['guidance'] as const;
 type Key = (typeof NUMERIC)[number] | (typeof TEXT)[number];
 export type ModelTrainingDefaults = Partial<Pick<DetexConfigInput, Key>>;
 
-/** Keys starting with "_" are comments (as in diffusers' configs). A missing file gives {}. */
+/** The training keys of the file. Keys starting with "_" are comments (as in diffusers' configs). No file: {}. */
 export function readModelTrainingDefaults(folder: string): ModelTrainingDefaults {
+  return readModelDefaults(folder).training;
+}
+
+/** The file's guidance for sampling this model, if it names one. */
+export function modelGuidance(folder: string): number | undefined {
+  return readModelDefaults(folder).guidance;
+}
+
+function readModelDefaults(folder: string): { training: ModelTrainingDefaults; guidance?: number } {
   const file = path.join(folder, MODEL_DEFAULTS_FILE);
-  if (!fs.existsSync(file)) return {};
+  if (!fs.existsSync(file)) return { training: {} };
   let raw: unknown;
   try {
     raw = JSON.parse(fs.readFileSync(file, 'utf8'));
@@ -30,14 +42,20 @@ export function readModelTrainingDefaults(folder: string): ModelTrainingDefaults
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
   const out: Record<string, number | string> = {};
+  let guidance: number | undefined;
   for (const [k, v] of Object.entries(raw)) {
     if (k.startsWith('_')) continue;
+    if ((SAMPLING as readonly string[]).includes(k)) {
+      if (typeof v !== 'number' || !(v >= 0 && v <= 50)) throw new Error(`${file}: "${k}" must be a number in [0, 50], got ${JSON.stringify(v)}`);
+      guidance = v;
+      continue;
+    }
     if ((NUMERIC as readonly string[]).includes(k)) {
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: "${k}" must be a number, got ${JSON.stringify(v)}`);
     } else if ((TEXT as readonly string[]).includes(k)) {
       if (typeof v !== 'string') throw new Error(`${file}: "${k}" must be a string, got ${JSON.stringify(v)}`);
     } else {
-      throw new Error(`${file}: unknown key "${k}" (allowed: ${[...NUMERIC, ...TEXT].join(', ')})`);
+      throw new Error(`${file}: unknown key "${k}" (allowed: ${[...NUMERIC, ...TEXT, ...SAMPLING].join(', ')})`);
     }
     out[k] = v;
   }
@@ -46,5 +64,5 @@ export function readModelTrainingDefaults(folder: string): ModelTrainingDefaults
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
-  return out as ModelTrainingDefaults;
+  return { training: out as ModelTrainingDefaults, guidance };
 }

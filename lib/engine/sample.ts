@@ -9,6 +9,7 @@ import { tensorToImage } from '../io/image';
 import { sample as runSample } from '../pipelines/sample';
 import { applyConcept, AppliedConcept } from '../detex/concept';
 import { batchSubstitutions, composePrompt } from '../detex/composer';
+import { modelGuidance } from '../detex/model-defaults';
 import { DetexSession } from './session';
 import { Hooks, Image, StepProgress } from './types';
 
@@ -19,7 +20,7 @@ export interface SampleRequest {
   conceptPath?: string;
   /** DDIM steps (default 50) */
   steps?: number;
-  /** classifier-free guidance w (default 6, the paper's) */
+  /** classifier-free guidance w (default: the model's detex_config.json, else 6, the paper's) */
   guidance?: number;
   seed?: number;
   /** images from this prompt and seed (default 1) */
@@ -50,6 +51,9 @@ function previewImage(p: HostTensor): Image {
   return hostTensor('uint8', [h, w, c], d);
 }
 
+/** The paper's classifier-free guidance scale. */
+export const PAPER_GUIDANCE = 6;
+
 export async function sample(s: DetexSession, req: SampleRequest, hooks: Hooks<StepProgress> = {}): Promise<SampleOutput> {
   if (typeof req.prompt !== 'string' || !req.prompt.trim()) throw new Error('sample: the prompt is empty');
   const models = await s.sd();
@@ -76,7 +80,7 @@ export async function sample(s: DetexSession, req: SampleRequest, hooks: Hooks<S
       // 2. the pipeline
       const r = await runSample({
         unet: models.unet, vae: models.vae, scheduler: models.scheduler, promptEmbeds: cond, negativeEmbeds: neg,
-        guidanceScale: req.guidance ?? 6, steps, seed: req.seed ?? 0, width, height, numImagesPerPrompt: count,
+        guidanceScale: req.guidance ?? modelGuidance(s.folder) ?? PAPER_GUIDANCE, steps, seed: req.seed ?? 0, width, height, numImagesPerPrompt: count,
         preview: req.previewEvery ? { every: req.previewEvery, mode: 'approx' } : undefined,
         signal: hooks.signal,
         onStep: (info) => hooks.onProgress?.({ step: info.step, total: info.total, preview: info.preview ? previewImage(info.preview) : undefined }),

@@ -14,6 +14,8 @@ import { conceptPath } from '../shared/concept';
 import { encodePng } from '../shared/images';
 import { toMsg } from '../shared/tensors';
 import { DetexImageMetadata } from '../../lib/io/png-metadata';
+import { modelGuidance } from '../../lib/detex/model-defaults';
+import { PAPER_GUIDANCE } from '../../lib/engine/sample';
 
 export = function (RED: NodeAPI): void {
   function DdimSampleNode(this: Node, def: NodeDef) {
@@ -26,7 +28,9 @@ export = function (RED: NodeAPI): void {
       const prompts = Array.isArray(msg.payload) ? msg.payload : [msg.payload];
       if (!prompts.length || !prompts.every((p) => typeof p === 'string' && p.trim() !== '')) throw new NodeError('ddim-sample.errors.noPrompt');
       const steps = numberIn('steps', msg.steps, Number(def.steps || 30), 1, 1000);
-      const guidance = numberIn('guidance', msg.guidance, Number(def.guidance ?? 6), 0, 50, false);
+      // empty in the node and absent from the msg: the model's own default (detex_config.json), else the paper's 6
+      const guidanceSet = !(msg.guidance === undefined && (def.guidance === '' || def.guidance === undefined));
+      const guidance = guidanceSet ? numberIn('guidance', msg.guidance, Number(def.guidance), 0, 50, false) : undefined;
       const count = numberIn('count', msg.count, Number(def.count || 1), 1, 16);
       const cfgSeed = def.seed === '' || def.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : def.seed;
       const seed0 = numberIn('seed', msg.seed, Number(cfgSeed), 0, 2 ** 32 - 1);
@@ -58,7 +62,7 @@ export = function (RED: NodeAPI): void {
           const maps = wantMaps ? await engine.attentionMaps!(m, { ...req, tokens: attentionTokens }, hooks) : undefined;
           const r = maps ?? (await engine.sample(m, req, hooks));
           checkAborted(ctx.signal);
-          const meta: DetexImageMetadata = { prompt, seed, steps, guidance, model: m.folder, extra: { scheduler: 'DDIM', width: r.image.shape[1], height: r.image.shape[0] } };
+          const meta: DetexImageMetadata = { prompt, seed, steps, guidance: guidance ?? modelGuidance(m.folder) ?? PAPER_GUIDANCE, model: m.folder, extra: { scheduler: 'DDIM', width: r.image.shape[1], height: r.image.shape[0] } };
           if (negativePrompt) meta.negative_prompt = negativePrompt;
           if (cpath) meta.concept = cpath;
           const out = total === 1 ? msg : RED.util.cloneMessage(msg);

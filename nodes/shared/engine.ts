@@ -74,7 +74,8 @@ export interface SampleRequest {
   negativePrompt?: string;
   conceptPath?: string;
   steps: number;
-  guidance: number;
+  /** absent: the model's own default (its detex_config.json), else the paper's 6 */
+  guidance?: number;
   seed: number;
   width?: number;
   height?: number;

@@ -1,7 +1,7 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import { MODEL_DEFAULTS_FILE, readModelTrainingDefaults } from '../../lib/detex/model-defaults';
+import { MODEL_DEFAULTS_FILE, modelGuidance, readModelTrainingDefaults } from '../../lib/detex/model-defaults';
 import { defaultModelDir } from '../../lib/models/default-model';
 import { tempDirs } from '../helpers/temp-dir';
 
@@ -17,6 +17,9 @@ describe('detex/model-defaults (<model>/detex_config.json)', () => {
     assert.deepStrictEqual(readModelTrainingDefaults(tmp('detex-model-defaults-')), {});
     const dir = withFile(JSON.stringify({ _note: 'measured', learningRate: 1e-4, embeddingLearningRate: 5e-3, steps: 200, attributeWord: 'pose' }));
     assert.deepStrictEqual(readModelTrainingDefaults(dir), { learningRate: 1e-4, embeddingLearningRate: 5e-3, steps: 200, attributeWord: 'pose' });
+    assert.strictEqual(modelGuidance(dir), undefined);
+    assert.strictEqual(modelGuidance(withFile('{"guidance": 4}')), 4, 'the sampling guidance, kept apart from the training keys');
+    assert.deepStrictEqual(readModelTrainingDefaults(withFile('{"guidance": 4}')), {});
   });
 
   it('should refuse what is not a tuning value, naming the file and the key', () => {
@@ -27,6 +30,8 @@ describe('detex/model-defaults (<model>/detex_config.json)', () => {
     assert.throws(() => readModelTrainingDefaults(dir), /"learningRate" must be a number, got "fast"/);
     dir = withFile('{"learningRate": 3}');
     assert.throws(() => readModelTrainingDefaults(dir), new RegExp(`${file(dir)}: DETEX config: learningRate must lie in \\[0, 1\\], got 3`));
+    dir = withFile('{"guidance": -1}');
+    assert.throws(() => modelGuidance(dir), /"guidance" must be a number in \[0, 50\], got -1/);
     dir = withFile('[1]');
     assert.throws(() => readModelTrainingDefaults(dir), /must hold a JSON object/);
     dir = withFile('{learningRate: 1}');
@@ -37,5 +42,6 @@ describe('detex/model-defaults (<model>/detex_config.json)', () => {
     const d = readModelTrainingDefaults(defaultModelDir());
     assert.ok(d.embeddingLearningRate! > d.learningRate! && d.mapperLearningRate! > d.learningRate!, JSON.stringify(d));
     assert.strictEqual(d.attributeWord, 'pose');
+    assert.ok(modelGuidance(defaultModelDir())! < 6, 'detex-mini samples below the paper guidance (it over-saturates colours at 6)');
   });
 });
