@@ -1,13 +1,14 @@
 /** `detex bench quality`: the paper's Tables 1 and 3 on the procedural world (lib/bench-quality). */
 import { parseArgs } from 'util';
-import { runBenchQuality, defaultSettings, BenchSettings } from '../bench-quality';
+import { runBenchQuality, defaultSettings, defaultBenchModel, BenchSettings } from '../bench-quality';
 import { DetexPreset } from '../detex/config';
 import { HELD_OUT } from '../world';
+import { modelGuidance } from '../detex/model-defaults';
 
 export const usage =
   'bench quality [--quick] [--out bench-quality-out] [--model <folder> (default detex-mini, else detex-tiny)] [--subjects N|id,id] ' +
   '[--methods detex,custom-diffusion,no-mappers,no-attention-loss,no-joint-training] [--seeds 0,1] [--steps N] [--batch N] [--lr X] ' +
-  '[--class-images N] [--class-image-steps N] [--images N] [--sample-steps N] [--guidance W] [--backgrounds N] [--no-attention]';
+  '[--class-images N] [--class-image-steps N] [--images N] [--sample-steps N] [--guidance W (default: the model detex_config.json, else 6)] [--backgrounds N] [--no-attention]';
 
 const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean));
 const num = (v: string | undefined, name: string) => {
@@ -37,7 +38,7 @@ export async function benchQualityCommand(argv: string[]): Promise<number> {
     subjects, methods: list(a.methods) as DetexPreset[] | undefined, seeds: list(a.seeds)?.map(Number),
     trainSteps: num(a.steps, 'steps'), batchSize: num(a.batch, 'batch'), learningRate: num(a.lr, 'lr'),
     numClassImages: num(a['class-images'], 'class-images'), classImageSteps: num(a['class-image-steps'], 'class-image-steps'),
-    imagesPerPrompt: num(a.images, 'images'), sampleSteps: num(a['sample-steps'], 'sample-steps'), guidance: num(a.guidance, 'guidance'),
+    imagesPerPrompt: num(a.images, 'images'), sampleSteps: num(a['sample-steps'], 'sample-steps'), guidance: num(a.guidance, 'guidance') ?? modelGuidance(a.model ?? defaultBenchModel().folder),
     backgroundPrompts: num(a.backgrounds, 'backgrounds'),
   };
   const settings = defaultSettings(quick, over);

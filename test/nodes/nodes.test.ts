@@ -180,6 +180,7 @@ describe('DETEX nodes', function () {
       const meta = readDetexMetadata(img.payload as Buffer);
       assert.strictEqual(meta?.prompt, 'a photo of <S*> dog on the beach');
       assert.strictEqual(meta?.seed, 7);
+      assert.strictEqual(meta?.guidance, 6, 'no guidance in node or msg, none in the model folder: the paper default');
 
       const sv = next('saved');
       send('io', img);
