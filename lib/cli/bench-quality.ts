@@ -3,7 +3,7 @@ import { parseArgs } from 'util';
 import { runBenchQuality, defaultSettings, defaultBenchModel, BenchSettings } from '../bench-quality';
 import { DetexPreset } from '../detex/config';
 import { HELD_OUT } from '../world';
-import { modelGuidance } from '../detex/model-defaults';
+import { samplingGuidance } from '../detex/model-defaults';
 
 export const usage =
   'bench quality [--quick] [--out bench-quality-out] [--model <folder> (default detex-mini, else detex-tiny)] [--subjects N|id,id] ' +
@@ -38,7 +38,7 @@ export async function benchQualityCommand(argv: string[]): Promise<number> {
     subjects, methods: list(a.methods) as DetexPreset[] | undefined, seeds: list(a.seeds)?.map(Number),
     trainSteps: num(a.steps, 'steps'), batchSize: num(a.batch, 'batch'), learningRate: num(a.lr, 'lr'),
     numClassImages: num(a['class-images'], 'class-images'), classImageSteps: num(a['class-image-steps'], 'class-image-steps'),
-    imagesPerPrompt: num(a.images, 'images'), sampleSteps: num(a['sample-steps'], 'sample-steps'), guidance: num(a.guidance, 'guidance') ?? modelGuidance(a.model ?? defaultBenchModel().folder),
+    imagesPerPrompt: num(a.images, 'images'), sampleSteps: num(a['sample-steps'], 'sample-steps'), guidance: samplingGuidance(a.model ?? defaultBenchModel().folder, num(a.guidance, 'guidance')),
     backgroundPrompts: num(a.backgrounds, 'backgrounds'),
   };
   const settings = defaultSettings(quick, over);

@@ -11,8 +11,7 @@ import { batchSubstitutions, composePrompt } from '../detex/composer';
 import { loadDetexModels } from '../detex/load-models';
 import { resolveModelDir } from '../models/default-model';
 import { modelWeightBytes } from '../io/diffusers-folder';
-import { modelGuidance } from '../detex/model-defaults';
-import { PAPER_GUIDANCE } from '../engine/sample';
+import { samplingGuidance } from '../detex/model-defaults';
 
 export const usage = 'sample [--model <sd-folder>] [--concept <file>] --prompt "a {{V}} {{class}} on the beach" [--seed 0] [--steps 50] [--guidance W (default: detex_config.json of the model, else 6)] [--count 1] [--width W --height H (default: the model size)] --out <folder>';
 
@@ -54,7 +53,7 @@ export async function sampleCommand(argv: string[]): Promise<number> {
         const t0 = Date.now();
         const r = await sample({
           unet: models.unet, vae: models.vae, scheduler: models.scheduler, promptEmbeds: cond, negativeEmbeds: neg,
-          guidanceScale: Number(a.guidance ?? modelGuidance(resolveModelDir(a.model)) ?? PAPER_GUIDANCE), steps: Number(a.steps ?? 50), seed: seed + i, width, height,
+          guidanceScale: samplingGuidance(resolveModelDir(a.model), a.guidance === undefined ? undefined : Number(a.guidance)), steps: Number(a.steps ?? 50), seed: seed + i, width, height,
         });
         const file = path.join(a.out!, `${String(i).padStart(3, '0')}-seed${seed + i}.png`);
         const img = tf.squeeze(r.images!, [0]) as tf.Tensor3D;

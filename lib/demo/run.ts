@@ -5,16 +5,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DetexSession, samMask, train, sample } from '../engine';
-import { PAPER_GUIDANCE } from '../engine/sample';
+import { DetexSession, samMask, train, trainingConfig, sample } from '../engine';
 import { initBackend } from '../backend';
 import { writePng } from '../io/image';
 import { hostTensor, HostTensor } from '../io/host-tensor';
 import { subjectPhotos, heldOutSubjects, subjectId, parseSubjectId } from '../world';
 import { defaultModelDir, modelNote, DEFAULT_MODEL_NAME, TINY_MODEL_NAME } from '../models/default-model';
 import { DEMO_TRAINING, demoPrompts } from './prompts';
-import { DetexConfigInput, effectiveLearningRates, resolveDetexConfig } from '../detex/config';
-import { modelGuidance, readModelTrainingDefaults } from '../detex/model-defaults';
+import { DetexConfigInput, effectiveLearningRates } from '../detex/config';
+import { readModelTrainingDefaults, samplingGuidance } from '../detex/model-defaults';
 import { ReportData, ReportRow, writeReport } from './report';
 import { ImageRead, expectedLabels, formatTally, loadWorldClassifier, readImages, tally } from './world-read';
 import { WorldAttributeClassifier } from '../metrics/world-attributes';
@@ -98,7 +97,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     return r;
   };
   const id = o.subject ?? subjectId(heldOutSubjects()[0]);
-  const cls = parseSubjectId(id).cls;
+  const subject = parseSubjectId(id);
+  const cls = subject.cls;
   const dirs = { photos: path.join(o.out, 'photos'), grid: path.join(o.out, 'generated') };
   Object.values(dirs).forEach((d) => fs.mkdirSync(d, { recursive: true }));
   const session = await DetexSession.open(o.model, { warn: (m) => log(`warning: ${m}`) });
@@ -131,7 +131,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     const given = { steps: o.trainSteps, batchSize: o.batchSize, learningRate: o.learningRate, numClassImages: o.numClassImages };
     const options: Partial<DetexConfigInput> = { ...DEMO_TRAINING, ...fromModel };
     for (const [k, v] of Object.entries(given)) if (v !== undefined) (options as Record<string, unknown>)[k] = v;
-    const cfg = resolveDetexConfig({ ...options, classWord: cls });
+    const cfg = trainingConfig(session, { className: cls, seed, options });
     const classImageSteps = o.classImageSteps ?? 25;
     const lrs = effectiveLearningRates(cfg);
     log(`[2/4] training DETEX for ${cfg.steps} steps (batch ${cfg.batchSize}, lr ${lrs.kv} K/V, ${lrs.embedding} [V], ${lrs.mapper} mappers; ` +
@@ -164,13 +164,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     // 3. the prompt grid, each image read by the world classifier when the model has one
     classifier = loadWorldClassifier(session.folder);
     const prompts = demoPrompts(photosN, cls === 'cup' ? 'ball' : 'cup');
-    const guidance = o.guidance ?? modelGuidance(session.folder) ?? PAPER_GUIDANCE;
+    const guidance = samplingGuidance(session.folder, o.guidance);
     log(`[3/4] generating ${prompts.length} prompts × ${o.imagesPerPrompt ?? 2} images, ${o.sampleSteps ?? 50} DDIM steps, guidance ${guidance}`);
     const rows: ReportRow[] = [];
     const images: string[] = [];
-    const subject = parseSubjectId(id);
     const photoBackgrounds = scenes.map((x) => x.attributes.background);
-    const allReads: ImageRead[] = [];
     for (const [k, p] of prompts.entries()) {
       const r = await timed(`sample "${p.template}"`, () =>
         sample(session, { prompt: p.template, conceptPath: concept, steps: o.sampleSteps ?? 50, guidance, seed: seed + k, count: o.imagesPerPrompt ?? 2 }, { signal: o.signal }),
@@ -187,10 +185,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       }
       const expected = expectedLabels(p.expect, subject, photoBackgrounds);
       const reads = classifier ? readImages(classifier, r.images, r.images.map(() => expected)) : undefined;
-      if (reads) allReads.push(...reads);
       rows.push({ group: p.group, prompt: r.prompt, files, expected, reads });
       log(`      ${p.group}: ${r.prompt}${reads ? ` — shows ${formatTally(tally(reads))}` : ''}`);
     }
+    const allReads = rows.flatMap((r) => r.reads ?? []);
     const worldRead = classifier ? formatTally(tally(allReads)) : undefined;
     if (worldRead) log(`      the world classifier sees, over all ${allReads.length} images: ${worldRead}`);
 

@@ -31,6 +31,14 @@ export function modelGuidance(folder: string): number | undefined {
   return readModelDefaults(folder).guidance;
 }
 
+/** The paper's classifier-free guidance scale. */
+export const PAPER_GUIDANCE = 6;
+
+/** The guidance to sample this model with: the caller's, else the model file's, else the paper's. */
+export function samplingGuidance(folder: string, requested?: number): number {
+  return requested ?? modelGuidance(folder) ?? PAPER_GUIDANCE;
+}
+
 function readModelDefaults(folder: string): { training: ModelTrainingDefaults; guidance?: number } {
   const file = path.join(folder, MODEL_DEFAULTS_FILE);
   if (!fs.existsSync(file)) return { training: {} };

@@ -20,8 +20,7 @@ import { ConceptTokens } from '../detex/tokens';
 import { CLIPTokenizer } from '../models/clip/tokenizer';
 import { DetexSession } from './session';
 import { Hooks, Image, StepProgress, cancelledError } from './types';
-import { modelGuidance } from '../detex/model-defaults';
-import { PAPER_GUIDANCE } from './sample';
+import { samplingGuidance } from '../detex/model-defaults';
 
 export interface AttentionMapsRequest {
   /** a composer template ("a photo of a {{V}} {{class}} with {{P.1}} {{attribute}} in {{B.1}} background") or plain text */
@@ -213,7 +212,7 @@ export async function attentionMaps(s: DetexSession, req: AttentionMapsRequest, 
   const width = req.width ?? native;
   const height = req.height ?? native;
   const steps = req.steps ?? 50;
-  const guidance = req.guidance ?? modelGuidance(s.folder) ?? PAPER_GUIDANCE;
+  const guidance = samplingGuidance(s.folder, req.guidance);
   const f = models.vae.scaleFactor;
   const layers = chooseLayers(models.unet.crossAttentionLayers(height / f, width / f), req.downscale ?? 2);
   const paths = layers.map((l) => l.path);

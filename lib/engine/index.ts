@@ -11,6 +11,6 @@ export { compose, ComposeOutput } from './compose';
 export { sample, SampleRequest, SampleOutput } from './sample';
 export { attentionMaps, AttentionMapsRequest, AttentionMapsOutput, TokenMap } from './attention-maps';
 export { attentionAlignment, AttentionAlignmentRequest, AttentionAlignmentOutput, PhotoAlignment } from './attention-alignment';
-export { train, TrainJob, TrainOutput, checkpointPathFor } from './train';
+export { train, trainingConfig, TrainJob, TrainOutput, checkpointPathFor } from './train';
 export { evaluate, EvaluateRequest, Scores, METRICS, MetricName, plainPrompt, defaultMetrics } from './evaluate';
 export { Hooks, StepProgress, Image, Mask } from './types';

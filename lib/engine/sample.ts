@@ -9,7 +9,7 @@ import { tensorToImage } from '../io/image';
 import { sample as runSample } from '../pipelines/sample';
 import { applyConcept, AppliedConcept } from '../detex/concept';
 import { batchSubstitutions, composePrompt } from '../detex/composer';
-import { modelGuidance } from '../detex/model-defaults';
+import { samplingGuidance } from '../detex/model-defaults';
 import { DetexSession } from './session';
 import { Hooks, Image, StepProgress } from './types';
 
@@ -51,9 +51,6 @@ function previewImage(p: HostTensor): Image {
   return hostTensor('uint8', [h, w, c], d);
 }
 
-/** The paper's classifier-free guidance scale. */
-export const PAPER_GUIDANCE = 6;
-
 export async function sample(s: DetexSession, req: SampleRequest, hooks: Hooks<StepProgress> = {}): Promise<SampleOutput> {
   if (typeof req.prompt !== 'string' || !req.prompt.trim()) throw new Error('sample: the prompt is empty');
   const models = await s.sd();
@@ -80,7 +77,7 @@ export async function sample(s: DetexSession, req: SampleRequest, hooks: Hooks<S
       // 2. the pipeline
       const r = await runSample({
         unet: models.unet, vae: models.vae, scheduler: models.scheduler, promptEmbeds: cond, negativeEmbeds: neg,
-        guidanceScale: req.guidance ?? modelGuidance(s.folder) ?? PAPER_GUIDANCE, steps, seed: req.seed ?? 0, width, height, numImagesPerPrompt: count,
+        guidanceScale: samplingGuidance(s.folder, req.guidance), steps, seed: req.seed ?? 0, width, height, numImagesPerPrompt: count,
         preview: req.previewEvery ? { every: req.previewEvery, mode: 'approx' } : undefined,
         signal: hooks.signal,
         onStep: (info) => hooks.onProgress?.({ step: info.step, total: info.total, preview: info.preview ? previewImage(info.preview) : undefined }),

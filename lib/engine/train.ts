@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DetexConfigInput, resolveDetexConfig } from '../detex/config';
+import { DetexConfig, DetexConfigInput, resolveDetexConfig } from '../detex/config';
 import { DetexTrainer } from '../detex/trainer';
 import { readModelTrainingDefaults } from '../detex/model-defaults';
 import { loadCheckpoint, saveCheckpoint } from '../detex/checkpoint';
@@ -87,10 +87,10 @@ async function preview(trainer: DetexTrainer, seed: number): Promise<Image> {
   }
 }
 
-export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepProgress> = {}): Promise<TrainOutput> {
-  if (job.images.length !== job.masks.length) throw new Error(`train: ${job.images.length} images but ${job.masks.length} masks`);
+/** The DETEX config a job trains with on this session's model: paper < preset < the model's detex_config.json < the job. */
+export function trainingConfig(s: DetexSession, job: Pick<TrainJob, 'className' | 'steps' | 'seed' | 'previewEvery' | 'options'>): DetexConfig {
   const modelDefaults = readModelTrainingDefaults(s.folder);
-  const config = resolveDetexConfig({
+  return resolveDetexConfig({
     ...modelDefaults,
     ...job.options,
     classWord: job.className,
@@ -98,6 +98,11 @@ export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepPro
     seed: job.seed ?? job.options?.seed,
     previewEvery: job.previewEvery ?? job.options?.previewEvery,
   });
+}
+
+export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepProgress> = {}): Promise<TrainOutput> {
+  if (job.images.length !== job.masks.length) throw new Error(`train: ${job.images.length} images but ${job.masks.length} masks`);
+  const config = trainingConfig(s, job);
   const [sd, imageEncoder] = await Promise.all([s.sd(), config.attributes === 'mappers' ? s.imageEncoder() : Promise.resolve(undefined)]);
   const models = { ...sd, imageEncoder };
   const ckpt = checkpointPathFor(job.conceptPath);

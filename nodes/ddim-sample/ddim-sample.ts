@@ -14,8 +14,7 @@ import { conceptPath } from '../shared/concept';
 import { encodePng } from '../shared/images';
 import { toMsg } from '../shared/tensors';
 import { DetexImageMetadata } from '../../lib/io/png-metadata';
-import { modelGuidance } from '../../lib/detex/model-defaults';
-import { PAPER_GUIDANCE } from '../../lib/engine/sample';
+import { samplingGuidance } from '../../lib/detex/model-defaults';
 
 export = function (RED: NodeAPI): void {
   function DdimSampleNode(this: Node, def: NodeDef) {
@@ -62,7 +61,7 @@ export = function (RED: NodeAPI): void {
           const maps = wantMaps ? await engine.attentionMaps!(m, { ...req, tokens: attentionTokens }, hooks) : undefined;
           const r = maps ?? (await engine.sample(m, req, hooks));
           checkAborted(ctx.signal);
-          const meta: DetexImageMetadata = { prompt, seed, steps, guidance: guidance ?? modelGuidance(m.folder) ?? PAPER_GUIDANCE, model: m.folder, extra: { scheduler: 'DDIM', width: r.image.shape[1], height: r.image.shape[0] } };
+          const meta: DetexImageMetadata = { prompt, seed, steps, guidance: samplingGuidance(m.folder, guidance), model: m.folder, extra: { scheduler: 'DDIM', width: r.image.shape[1], height: r.image.shape[0] } };
           if (negativePrompt) meta.negative_prompt = negativePrompt;
           if (cpath) meta.concept = cpath;
           const out = total === 1 ? msg : RED.util.cloneMessage(msg);
