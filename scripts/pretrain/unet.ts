@@ -15,7 +15,9 @@
  *          --ema DECAY (keep a weight average, export it, evaluate it beside the trained weights),
  *          --fg-weight W (1: plain loss; W > 1 weighs the subject's latent pixels W× the background's),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
- *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready)
+ *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
+ *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
+ *          item's class or pattern word swapped, one more UNet pass per step), --contrast-margin m (0.05)
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -37,6 +39,7 @@ import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
 import { minSnrWeights } from '../../lib/schedulers/min-snr';
 import { SCHEDULER_CONFIG, UNET_IMAGE_SIZE, UNET_SEED, unetConfig } from './unet-config';
 import { foregroundWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
+import { captionContrastLoss, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { detexModelIndex } from '../../lib/models/default-model';
 
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   const args = parseRunArgs('unet', root, {
     batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-only': { type: 'boolean' },
     channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
-    'encode-ahead': { type: 'boolean' },
+    'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
@@ -69,6 +72,11 @@ async function main(): Promise<void> {
   const emaDecay = args.rest.ema === undefined ? undefined : Number(args.rest.ema);
   // Subject-weighted loss (lib/pretrain/foreground-weight.ts) from run 9 on: class and pattern were not learned.
   const fgWeight = Number(args.rest['fg-weight'] ?? 1);
+  // Caption contrast (lib/pretrain/caption-contrast.ts) from session 7: more steps of the plain loss left the class
+  // and pattern words nearly unused.
+  const contrast = Number(args.rest.contrast ?? 0);
+  const contrastMargin = Number(args.rest['contrast-margin'] ?? 0.05);
+  if (!(contrast >= 0)) throw new Error(`pretrain/unet: --contrast must be a number ≥ 0, got '${args.rest.contrast}'`);
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
   if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
@@ -136,7 +144,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight) },
+      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), contrast: String(contrast), contrastMargin: String(contrastMargin) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -162,8 +170,22 @@ async function main(): Promise<void> {
         const perItem = fgWeight === 1
           ? tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3])
           : weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(b.masks) as tf.Tensor4D, pred.shape[1], fgWeight));
-        const loss = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        return { loss };
+        const main = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
+        if (contrast === 0) return { loss: main };
+        // The same noisy latents and timesteps under captions with the class or the pattern word swapped.
+        const pick = rng.fork('contrast');
+        const swapped = captions.map((c) => swapCaptionWord(c, pick.nextDouble() < 0.5 ? 'class' : 'pattern', pick));
+        const idx = swapped.flatMap((c, i) => (c === undefined ? [] : [i]));
+        if (idx.length === 0) return { loss: main };
+        const at = tf.tensor1d(idx, 'int32');
+        const target = tf.gather(n.target, at);
+        const predSwapped = unet.forward(tf.gather(n.noisyLatents, at) as tf.Tensor4D, idx.map((i) => n.timesteps[i]), text.embed(idx.map((i) => swapped[i]!)));
+        const errSwapped = tf.mean(tf.squaredDifference(predSwapped, target), [1, 2, 3]) as tf.Tensor1D;
+        const errTrue = tf.mean(tf.squaredDifference(tf.gather(pred, at), target), [1, 2, 3]) as tf.Tensor1D;
+        const term = captionContrastLoss(errTrue, errSwapped, contrastMargin);
+        // how much worse the swapped captions predict the noise, relative to the true ones (the probe's gap)
+        const gap = tf.sub(tf.div(tf.sum(errSwapped), tf.sum(errTrue)), 1) as tf.Scalar;
+        return { loss: tf.add(main, tf.mul(contrast, term)) as tf.Scalar, logs: { contrast: term, gap } };
       },
     });
     if (producer?.connected) producer.disconnect();
