@@ -170,13 +170,13 @@ async function main(): Promise<void> {
         const perItem = fgWeight === 1
           ? tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3])
           : weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(b.masks) as tf.Tensor4D, pred.shape[1], fgWeight));
-        const main = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        if (contrast === 0) return { loss: main };
+        const denoising = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
+        if (contrast === 0) return { loss: denoising };
         // The same noisy latents and timesteps under captions with the class or the pattern word swapped.
         const pick = rng.fork('contrast');
         const swapped = captions.map((c) => swapCaptionWord(c, pick.nextDouble() < 0.5 ? 'class' : 'pattern', pick));
         const idx = swapped.flatMap((c, i) => (c === undefined ? [] : [i]));
-        if (idx.length === 0) return { loss: main };
+        if (idx.length === 0) return { loss: denoising };
         const at = tf.tensor1d(idx, 'int32');
         const target = tf.gather(n.target, at);
         const predSwapped = unet.forward(tf.gather(n.noisyLatents, at) as tf.Tensor4D, idx.map((i) => n.timesteps[i]), text.embed(idx.map((i) => swapped[i]!)));
@@ -185,7 +185,7 @@ async function main(): Promise<void> {
         const term = captionContrastLoss(errTrue, errSwapped, contrastMargin);
         // how much worse the swapped captions predict the noise, relative to the true ones (the probe's gap)
         const gap = tf.sub(tf.div(tf.sum(errSwapped), tf.sum(errTrue)), 1) as tf.Scalar;
-        return { loss: tf.add(main, tf.mul(contrast, term)) as tf.Scalar, logs: { contrast: term, gap } };
+        return { loss: tf.add(denoising, tf.mul(contrast, term)) as tf.Scalar, logs: { contrast: term, gap } };
       },
     });
     if (producer?.connected) producer.disconnect();
