@@ -167,8 +167,9 @@ async function main(): Promise<void> {
         const ehs = text.embed(captions);
         const n = makeTrainingNoise(scheduler, latents, rng.fork('noise'));
         const pred = unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
+        const plainPerItem = tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3]) as tf.Tensor1D;
         const perItem = fgWeight === 1
-          ? tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3])
+          ? plainPerItem
           : weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(b.masks) as tf.Tensor4D, pred.shape[1], fgWeight));
         const denoising = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
         if (contrast === 0) return { loss: denoising };
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
         const target = tf.gather(n.target, at);
         const predSwapped = unet.forward(tf.gather(n.noisyLatents, at) as tf.Tensor4D, idx.map((i) => n.timesteps[i]), text.embed(idx.map((i) => swapped[i]!)));
         const errSwapped = tf.mean(tf.squaredDifference(predSwapped, target), [1, 2, 3]) as tf.Tensor1D;
-        const errTrue = tf.mean(tf.squaredDifference(tf.gather(pred, at), target), [1, 2, 3]) as tf.Tensor1D;
+        const errTrue = tf.gather(plainPerItem, at);
         const term = captionContrastLoss(errTrue, errSwapped, contrastMargin);
         // how much worse the swapped captions predict the noise, relative to the true ones (the probe's gap)
         const gap = tf.sub(tf.div(tf.sum(errSwapped), tf.sum(errTrue)), 1) as tf.Scalar;
