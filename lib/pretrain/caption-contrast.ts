@@ -18,6 +18,18 @@ import { worldVocabulary } from '../world';
 
 export type ContrastAttribute = 'class' | 'pattern';
 
+const CONTRAST_ATTRIBUTES: readonly ContrastAttribute[] = ['class', 'pattern'];
+
+/** A comma-separated list of attributes to swap ("class,pattern", "pattern"), checked. */
+export function parseContrastAttributes(list: string): ContrastAttribute[] {
+  const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = names.filter((s) => !CONTRAST_ATTRIBUTES.includes(s as ContrastAttribute));
+  if (names.length === 0 || bad.length > 0) {
+    throw new Error(`caption contrast: swap one or more of ${CONTRAST_ATTRIBUTES.join(', ')}; got '${list}'`);
+  }
+  return [...new Set(names)] as ContrastAttribute[];
+}
+
 const VOCAB = worldVocabulary();
 const CLASS_WORDS: readonly string[] = VOCAB.classes;
 const PATTERN_WORD_LIST: readonly string[] = VOCAB.patterns.map((p) => VOCAB.patternWords[p]);

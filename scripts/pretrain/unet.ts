@@ -17,7 +17,9 @@
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
- *          item's class or pattern word swapped, one more UNet pass per step), --contrast-margin m (0.05)
+ *          item's class or pattern word swapped, one more UNet pass per step), --contrast-margin m (0.05),
+ *          --contrast-on class,pattern (which words are swapped; both by default), --contrast-region all|subject
+ *          (compare the errors over the whole frame, or on the subject's latent pixels only)
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -38,8 +40,8 @@ import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
 import { minSnrWeights } from '../../lib/schedulers/min-snr';
 import { SCHEDULER_CONFIG, UNET_IMAGE_SIZE, UNET_SEED, unetConfig } from './unet-config';
-import { foregroundWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
-import { captionContrastLoss, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
+import { foregroundWeights, subjectOnlyWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
+import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { detexModelIndex } from '../../lib/models/default-model';
 
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-only': { type: 'boolean' },
     channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
+    'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
@@ -77,6 +80,12 @@ async function main(): Promise<void> {
   const contrast = Number(args.rest.contrast ?? 0);
   const contrastMargin = Number(args.rest['contrast-margin'] ?? 0.05);
   if (!(contrast >= 0)) throw new Error(`pretrain/unet: --contrast must be a number ≥ 0, got '${args.rest.contrast}'`);
+  // Session 8: run 11's whole-frame contrast taught class but not pattern; a pattern swap changes only the subject.
+  const contrastOn = parseContrastAttributes(String(args.rest['contrast-on'] ?? 'class,pattern'));
+  const contrastRegion = String(args.rest['contrast-region'] ?? 'all');
+  if (contrastRegion !== 'all' && contrastRegion !== 'subject') {
+    throw new Error(`pretrain/unet: --contrast-region must be 'all' or 'subject', got '${contrastRegion}'`);
+  }
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
   if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
@@ -144,7 +153,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), contrast: String(contrast), contrastMargin: String(contrastMargin) },
+      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -175,14 +184,22 @@ async function main(): Promise<void> {
         if (contrast === 0) return { loss: denoising };
         // The same noisy latents and timesteps under captions with the class or the pattern word swapped.
         const pick = rng.fork('contrast');
-        const swapped = captions.map((c) => swapCaptionWord(c, pick.nextDouble() < 0.5 ? 'class' : 'pattern', pick));
+        const swapped = captions.map((c) => swapCaptionWord(c, contrastOn[Math.floor(pick.nextDouble() * contrastOn.length)], pick));
         const idx = swapped.flatMap((c, i) => (c === undefined ? [] : [i]));
         if (idx.length === 0) return { loss: denoising };
         const at = tf.tensor1d(idx, 'int32');
-        const target = tf.gather(n.target, at);
+        const target = tf.gather(n.target, at) as tf.Tensor4D;
         const predSwapped = unet.forward(tf.gather(n.noisyLatents, at) as tf.Tensor4D, idx.map((i) => n.timesteps[i]), text.embed(idx.map((i) => swapped[i]!)));
-        const errSwapped = tf.mean(tf.squaredDifference(predSwapped, target), [1, 2, 3]) as tf.Tensor1D;
-        const errTrue = tf.gather(plainPerItem, at);
+        let errSwapped: tf.Tensor1D;
+        let errTrue: tf.Tensor1D;
+        if (contrastRegion === 'subject') {
+          const w = subjectOnlyWeights(tf.gather(toTf(b.masks), at) as tf.Tensor4D, pred.shape[1]);
+          errSwapped = weightedItemMse(predSwapped, target, w);
+          errTrue = weightedItemMse(tf.gather(pred, at) as tf.Tensor4D, target, w);
+        } else {
+          errSwapped = tf.mean(tf.squaredDifference(predSwapped, target), [1, 2, 3]) as tf.Tensor1D;
+          errTrue = tf.gather(plainPerItem, at);
+        }
         const term = captionContrastLoss(errTrue, errSwapped, contrastMargin);
         // how much worse the swapped captions predict the noise, relative to the true ones (the probe's gap)
         const gap = tf.sub(tf.div(tf.sum(errSwapped), tf.sum(errTrue)), 1) as tf.Scalar;

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { captionContrastLoss, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
+import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { worldBatch } from '../../lib/pretrain/world-data';
 import { Rng } from '../../lib/random';
 import { worldVocabulary } from '../../lib/world';
@@ -95,5 +95,12 @@ describe('pretrain/caption-contrast', () => {
     assert.throws(() => captionContrastLoss(a, a, -1), /margin must be a finite number ≥ 0, got -1/);
     assert.throws(() => captionContrastLoss(a, b, 0.1), /2 true-caption errors against 1 swapped/);
     tf.dispose([a, b]);
+  });
+
+  it('should parse the attributes to swap and name a bad one', () => {
+    assert.deepStrictEqual(parseContrastAttributes('class,pattern'), ['class', 'pattern']);
+    assert.deepStrictEqual(parseContrastAttributes(' pattern , pattern'), ['pattern']);
+    assert.throws(() => parseContrastAttributes('colour'), /swap one or more of class, pattern; got 'colour'/);
+    assert.throws(() => parseContrastAttributes(''), /got ''/);
   });
 });

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { foregroundWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
+import { foregroundWeights, subjectOnlyWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
 import { expectNoLeak } from '../helpers/leak';
 
 describe('pretrain/foreground-weight', () => {
@@ -43,10 +43,28 @@ describe('pretrain/foreground-weight', () => {
     });
   });
 
+  it('should see only the subject with subject-only weights, and nothing for an empty mask', async () => {
+    await expectNoLeak(() => {
+      const m = tf.tidy(() => tf.concat([mask(), tf.zeros([1, 8, 8, 1])]) as tf.Tensor4D);
+      const w = subjectOnlyWeights(m, 2);
+      // item 0: area 1,0,0,0 → mean 1/4 → weights 4,0,0,0; item 1: all zero
+      assert.deepStrictEqual(Array.from(w.dataSync()).map((x) => Math.round(x * 1e5) / 1e5), [4, 0, 0, 0, 0, 0, 0, 0]);
+      const target = tf.zeros([2, 2, 2, 1]) as tf.Tensor4D;
+      const onBackground = tf.tensor4d([0, 1, 1, 1, 1, 1, 1, 1], [2, 2, 2, 1]);
+      const onSubject = tf.tensor4d([1, 0, 0, 0, 0, 0, 0, 0], [2, 2, 2, 1]);
+      const a = weightedItemMse(onBackground, target, w);
+      const b = weightedItemMse(onSubject, target, w);
+      assert.deepStrictEqual(Array.from(a.dataSync()), [0, 0]);
+      assert.ok(Math.abs(b.dataSync()[0] - 1) < 1e-5, 'the subject pixel\'s error, undiluted');
+      tf.dispose([m, w, target, onBackground, onSubject, a, b]);
+    });
+  });
+
   it('should name a bad weight or a latent size that does not divide the mask', () => {
     const m = mask();
     assert.throws(() => foregroundWeights(m, 2, 0.5), /foreground weight .* ≥ 1, got 0.5/);
     assert.throws(() => foregroundWeights(m, 3, 2), /latent size 3 does not divide the mask size 8/);
+    assert.throws(() => subjectOnlyWeights(m, 3), /subjectOnlyWeights: latent size 3 does not divide/);
     m.dispose();
   });
 });
