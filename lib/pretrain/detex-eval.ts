@@ -38,6 +38,9 @@ export interface DetexEvalOptions {
   guidance?: number;
   classImageSteps?: number;
   seed?: number;
+  /** sample from concepts already in workDir (same subjects, same training) instead of training again: how a
+   * sampling setting such as guidance is compared without the training's 90 % of the time */
+  reuseConcepts?: boolean;
   log?: (line: string) => void;
   /** every generated image, for a contact sheet */
   onImages?: (subject: string, kind: DetexEvalKind, images: HostTensor[]) => void;
@@ -62,11 +65,14 @@ export async function evaluateDetexOnWorld(s: DetexSession, classifier: WorldAtt
     const fresh = BACKGROUNDS.filter((b) => !photoBackgrounds.includes(b)).slice(0, o.newBackgrounds ?? 3);
     const concept = path.join(o.workDir, `${id}.safetensors`);
     const t0 = Date.now();
-    const r = await train(s, {
-      images: scenes.map((x) => x.image), masks: scenes.map((x) => x.mask), className: subject.cls, conceptPath: concept,
-      steps: o.steps, seed, classImageSteps: o.classImageSteps ?? 25, options: o.options,
-    });
-    log(`${id}: trained ${r.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s (last loss ${r.loss?.toFixed(4)})`);
+    if (o.reuseConcepts && fs.existsSync(concept)) log(`${id}: sampling the concept already trained in ${concept}`);
+    else {
+      const r = await train(s, {
+        images: scenes.map((x) => x.image), masks: scenes.map((x) => x.mask), className: subject.cls, conceptPath: concept,
+        steps: o.steps, seed, classImageSteps: o.classImageSteps ?? 25, options: o.options,
+      });
+      log(`${id}: trained ${r.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s (last loss ${r.loss?.toFixed(4)})`);
+    }
     const jobs: Array<{ kind: DetexEvalKind; prompt: string; background: BackgroundKind | { photo: number }; concept?: string; count: number }> = [
       ...fresh.map((b) => ({ kind: 'new scene' as const, prompt: `a photo of a {{V}} {{class}} in ${BACKGROUND_WORDS[b]} background`, background: b, concept, count: o.imagesPerPrompt ?? 2 })),
       ...photoBackgrounds.map((_, i) => ({ kind: 'keep background' as const, prompt: `a photo of a {{V}} {{class}} in {{B.${i + 1}}} background`, background: { photo: i + 1 }, concept, count: o.imagesPerPhoto ?? 1 })),

@@ -24,13 +24,18 @@ describe('DETEX on detex-mini (a held-out subject is learnt)', function () {
   it('carries the subject colour into new scenes with [V] and photo backgrounds with [B_i], leak-free', async () => {
     const s = await DetexSession.open(defaultModelDir(), { warn: () => undefined });
     let r: DetexEvalResult | undefined;
+    let again: DetexEvalResult | undefined;
+    const logged: string[] = [];
     try {
       await Promise.all([s.sd(), s.imageEncoder()]); // loaded outside the leak check: the session keeps its models
       const classifier = loadWorldClassifier(s.folder)!;
       try {
+        const workDir = tmp('detex-mini-detex-');
         await expectNoLeak(async () => {
-          r = await evaluateDetexOnWorld(s, classifier, { subjects: [HELD_OUT[0]], workDir: tmp('detex-mini-detex-'), imagesPerPhoto: 2 });
+          r = await evaluateDetexOnWorld(s, classifier, { subjects: [HELD_OUT[0]], workDir, imagesPerPhoto: 2 });
         });
+        // --reuse: the concept just trained is sampled again, not retrained, and reads the same
+        again = await evaluateDetexOnWorld(s, classifier, { subjects: [HELD_OUT[0]], workDir, imagesPerPhoto: 2, reuseConcepts: true, log: (l) => logged.push(l) });
       } finally {
         classifier.dispose();
       }
@@ -44,5 +49,8 @@ describe('DETEX on detex-mini (a held-out subject is learnt)', function () {
     assert.ok(colour >= FLOORS.newSceneColour, `[V] colour ${colour}\n${text}`);
     assert.ok(colour - rate(r!.total['class word only'].colour) >= FLOORS.colourOverClassWord, `[V] adds no colour over the class word\n${text}`);
     assert.ok(rate(r!.total['keep background'].background) >= FLOORS.keepBackground, `[B_i] background\n${text}`);
+    assert.match(logged[0], /sampling the concept already trained in .*cup-blue-dots-white-loop\.safetensors/);
+    assert.ok(!logged.some((l) => /trained \d+ steps/.test(l)), logged.join('\n'));
+    assert.deepStrictEqual(again!.total, r!.total);
   });
 });
