@@ -7,6 +7,7 @@ import * as demo from './demo';
 import * as sample from './sample';
 import * as evaluate from './eval';
 import * as attention from './attention';
+import * as concept from './concept';
 import * as benchQuality from './bench-quality';
 import { DEFAULT_MODEL_NAME } from '../models/default-model';
 
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, Command> = {
   sample: { usage: `detex ${sample.usage}`, run: sample.sampleCommand },
   eval: { usage: `detex ${evaluate.usage}`, run: evaluate.evalCommand },
   attention: { usage: `detex ${attention.usage}`, run: attention.attentionCommand },
+  concept: { usage: `detex ${concept.usage}`, run: concept.conceptCommand },
   bench: {
     usage: `detex ${benchQuality.usage}`,
     run: async (argv) => {

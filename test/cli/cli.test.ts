@@ -65,6 +65,13 @@ describe('detex CLI: train, sample, eval', function () {
       assert.ok(fs.existsSync(concept2));
       assert.ok(log.includes(`class images: 2 from ${path.join(dir, 'img')}`), log.join('\n'));
       assert.strictEqual(await main(['train', '--model', tiny, '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--class-image-steps', '0', '--out', concept2]), 2);
+      // what the concept holds: nearest words for [V] and every [P_i]/[B_i], and the K/V drift (2 steps: small, not 0)
+      assert.strictEqual(await main(['concept', concept, '--model', tiny, '--top', '2']), 0);
+      assert.ok(log.some((l) => /^  <[^>]+> \(norm [\d.]+\): [a-z]+ -?\d\.\d\d, [a-z]+ -?\d\.\d\d$/.test(l)), log.join('\n'));
+      assert.strictEqual(log.filter((l) => /^  <[^>]+:[pb]\d> \(norm/.test(l)).length, 4, 'two photos: [P_1], [P_2], [B_1], [B_2]');
+      const drift = log.find((l) => /K\/V moved from the base/.test(l));
+      assert.ok(drift && /mean (\d+\.\d+) %/.test(drift) && Number(/mean (\d+\.\d+) %/.exec(drift)![1]) > 0, drift);
+      assert.strictEqual(await main(['concept']), 2);
       assert.strictEqual(await main(['sample', '--model', tiny, '--concept', concept, '--prompt', 'a {{V}} {{class}} with {{P.1}} {{attribute}}', '--steps', '2', '--count', '2', '--out', path.join(dir, 'out')]), 0);
       assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'out')).sort(), ['000-seed0.png', '001-seed1.png']);
       const json = path.join(dir, 'scores.json');
