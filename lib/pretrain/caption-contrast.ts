@@ -16,9 +16,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../random';
 import { worldVocabulary } from '../world';
 
-export type ContrastAttribute = 'class' | 'pattern';
+export type ContrastAttribute = 'class' | 'pattern' | 'colour';
 
-const CONTRAST_ATTRIBUTES: readonly ContrastAttribute[] = ['class', 'pattern'];
+const CONTRAST_ATTRIBUTES: readonly ContrastAttribute[] = ['class', 'pattern', 'colour'];
 
 /** A comma-separated list of attributes to swap ("class,pattern", "pattern"), checked. */
 export function parseContrastAttributes(list: string): ContrastAttribute[] {
@@ -33,16 +33,28 @@ export function parseContrastAttributes(list: string): ContrastAttribute[] {
 const VOCAB = worldVocabulary();
 const CLASS_WORDS: readonly string[] = VOCAB.classes;
 const PATTERN_WORD_LIST: readonly string[] = VOCAB.patterns.map((p) => VOCAB.patternWords[p]);
+const COLOUR_WORDS: readonly string[] = VOCAB.colours;
 
 /**
  * The world caption ("a photo of a red striped ball with tilted pose in grass background") with its class
- * word, or its pattern word (plain = no word), replaced by another value drawn from `rng`; undefined when the
- * caption names no class (e.g. the empty caption of classifier-free guidance dropout).
+ * word, its pattern word (plain = no word) or its colour word replaced by another value drawn from `rng`;
+ * undefined when the caption names no class (e.g. the empty caption of classifier-free guidance dropout).
  */
 export function swapCaptionWord(caption: string, attr: ContrastAttribute, rng: Rng): string | undefined {
   const words = caption.split(' ');
   const classAt = words.findIndex((w) => CLASS_WORDS.includes(w));
   if (classAt < 0) return undefined;
+  if (attr === 'colour') {
+    // Why colour too: run 11 swapped only class and pattern, and DETEX's [V] — which sits in the colour word's
+    // slot — stopped carrying the subject's colour on that UNet (TRAINING.md, run 11).
+    const colourAt = words.slice(0, classAt).findIndex((w) => COLOUR_WORDS.includes(w));
+    if (colourAt < 0) return undefined;
+    const others = COLOUR_WORDS.filter((c) => c !== words[colourAt]);
+    words[colourAt] = others[Math.floor(rng.nextDouble() * others.length)];
+    const article = words[colourAt - 1];
+    if (article === 'a' || article === 'an') words[colourAt - 1] = /^[aeiou]/.test(words[colourAt]) ? 'an' : 'a';
+    return words.join(' ');
+  }
   if (attr === 'class') {
     const others = CLASS_WORDS.filter((c) => c !== words[classAt]);
     words[classAt] = others[Math.floor(rng.nextDouble() * others.length)];

@@ -18,7 +18,7 @@
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
  *          item's class or pattern word swapped, one more UNet pass per step), --contrast-margin m (0.05),
- *          --contrast-on class,pattern (which words are swapped; both by default), --contrast-region all|subject
+ *          --contrast-on class,pattern[,colour] (which words are swapped; class and pattern by default), --contrast-region all|subject
  *          (compare the errors over the whole frame, or on the subject's latent pixels only)
  */
 import { ChildProcess, fork } from 'child_process';

@@ -48,6 +48,21 @@ describe('pretrain/caption-contrast', () => {
     ]);
   });
 
+  it('should swap the colour word for every other colour, keeping the article right', () => {
+    const rng = new Rng(6);
+    const caption = 'a photo of an orange striped ball with tilted pose in grass background';
+    const seen = new Set<string>();
+    for (let k = 0; k < 100; k++) {
+      const s = swapCaptionWord(caption, 'colour', rng)!;
+      const w = s.split(' ');
+      assert.ok(voc.colours.includes(w[4]) && w[4] !== 'orange', s);
+      assert.strictEqual(w[3], /^[aeiou]/.test(w[4]) ? 'an' : 'a', s);
+      assert.strictEqual(w.slice(5).join(' '), 'striped ball with tilted pose in grass background', s);
+      seen.add(w[4]);
+    }
+    assert.strictEqual(seen.size, voc.colours.length - 1, 'every other colour gets drawn');
+  });
+
   it('should leave the dropped caption alone and be deterministic per rng', () => {
     assert.strictEqual(swapCaptionWord('', 'class', new Rng(3)), undefined);
     const caption = 'a photo of a blue dotted star with upright pose in snow background';
@@ -63,6 +78,8 @@ describe('pretrain/caption-contrast', () => {
       const p = swapCaptionWord(caption, 'pattern', new Rng(i))!;
       assert.notStrictEqual(p, caption);
       assert.ok(p.split(' ').includes(subject.cls) && p.split(' ').includes(subject.colour), `${caption} → ${p}`);
+      const k = swapCaptionWord(caption, 'colour', new Rng(i))!;
+      assert.ok(!k.split(' ').includes(subject.colour) && k.split(' ').includes(subject.cls), `${caption} → ${k}`);
     }
   });
 
@@ -100,7 +117,8 @@ describe('pretrain/caption-contrast', () => {
   it('should parse the attributes to swap and name a bad one', () => {
     assert.deepStrictEqual(parseContrastAttributes('class,pattern'), ['class', 'pattern']);
     assert.deepStrictEqual(parseContrastAttributes(' pattern , pattern'), ['pattern']);
-    assert.throws(() => parseContrastAttributes('colour'), /swap one or more of class, pattern; got 'colour'/);
+    assert.deepStrictEqual(parseContrastAttributes('class,pattern,colour'), ['class', 'pattern', 'colour']);
+    assert.throws(() => parseContrastAttributes('shape'), /swap one or more of class, pattern, colour; got 'shape'/);
     assert.throws(() => parseContrastAttributes(''), /got ''/);
   });
 });
