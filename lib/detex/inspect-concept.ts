@@ -68,16 +68,20 @@ export function wholeWords(vocab: Record<string, number>, rows: number): Array<s
   return words;
 }
 
-function readTensor(dir: string, name: string): Float32Array {
+/** The named weights of one component, each weight file opened once (SD v1's K/V are 32 tensors of one 3.4 GB file). */
+function readWeights(dir: string, names: readonly string[]): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
   for (const file of weightFiles(dir)) {
     const r = SafetensorsReader.open(file);
     try {
-      if (r.has(name)) return r.read(name).data as Float32Array;
+      for (const name of names) if (!out.has(name) && r.has(name)) out.set(name, r.read(name).data as Float32Array);
     } finally {
       r.close();
     }
   }
-  throw new Error(`${dir}: no weight "${name}" (is this the concept's base model?)`);
+  const missing = names.find((name) => !out.has(name));
+  if (missing !== undefined) throw new Error(`${dir}: no weight "${missing}" (is this the concept's base model?)`);
+  return out;
 }
 
 /**
@@ -87,7 +91,7 @@ function readTensor(dir: string, name: string): Float32Array {
 export function inspectConcept(concept: DetexConcept, modelDir: string, top = 5, onlyWords?: readonly string[]): ConceptReport {
   const tokenizerVocab = path.join(componentDir(modelDir, 'tokenizer'), 'vocab.json');
   const vocab = JSON.parse(fs.readFileSync(tokenizerVocab, 'utf8')) as Record<string, number>;
-  const table = readTensor(componentDir(modelDir, 'text_encoder'), TOKEN_EMBEDDING);
+  const table = readWeights(componentDir(modelDir, 'text_encoder'), [TOKEN_EMBEDDING]).get(TOKEN_EMBEDDING)!;
   const width = concept.subject.length;
   if (table.length % width !== 0) {
     throw new Error(`${modelDir}: the token embeddings (${table.length} numbers) are not rows of the concept's width ${width}`);
@@ -100,13 +104,13 @@ export function inspectConcept(concept: DetexConcept, modelDir: string, top = 5,
     words = words.map((w) => (w !== null && onlyWords.includes(w) ? w : null));
   }
   const read = (token: string, v: Float32Array) => ({ token, norm: Math.hypot(...v), nearest: nearestWords(v, table, words, top) });
-  const unetDir = componentDir(modelDir, 'unet');
+  const baseKv = readWeights(componentDir(modelDir, 'unet'), [...concept.kv.keys()]);
+  // kvStorage 'delta' keeps trained − base; 'weights' keeps the trained weight
+  const isDelta = concept.meta.kvStorage === 'delta';
   const kvDrift = [...concept.kv].map(([name, trained]) => {
-    const base = readTensor(unetDir, name);
+    const base = baseKv.get(name)!;
     const t = trained.data as Float32Array;
     if (t.length !== base.length) throw new Error(`${name}: the concept holds ${t.length} numbers, the base model ${base.length}`);
-    // kvStorage 'delta' keeps trained − base; 'weights' keeps the trained weight
-    const isDelta = concept.meta.kvStorage === 'delta';
     let d = 0;
     let b = 0;
     for (let i = 0; i < t.length; i++) {
