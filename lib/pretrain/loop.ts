@@ -54,6 +54,8 @@ export interface LoopOptions {
   handleSignals?: boolean;
   /** keep an exponential moving average of the weights with this decay (saved in the checkpoint) */
   emaDecay?: number;
+  /** per-variable multiplier of the scheduled lr (by the `vars` key; default 1): parts fine-tuned more gently */
+  lrScale?: (name: string) => number;
   /** called after every checkpoint (e.g. to export or write a preview); may be async */
   onCheckpoint?: (step: number, ctx: CheckpointContext) => void | Promise<void>;
   /** progress lines (default: none) */
@@ -200,7 +202,8 @@ export async function runLoop(o: LoopOptions): Promise<LoopResult> {
       }
       const clipped = clipByGlobalNorm(acc, o.clipNorm);
       const lr = learningRate(o.schedule, s);
-      adam.apply(clipped.grads, lr);
+      const scale = o.lrScale;
+      adam.apply(clipped.grads, scale ? (name) => lr * scale(name) : lr);
       for (const g of clipped.grads.values()) g.dispose();
       ema?.update();
       step = s;

@@ -17,12 +17,15 @@ import { ParamStore } from '../nn/params';
 import { seededInitializer } from '../nn/init';
 import { MINI_TEXT_CONFIG } from './clip-config';
 import { weightsId } from './weights-id';
+import { exportComponent } from './export';
 
 export class TextConditioner {
   private constructor(
     private readonly model: CLIPTextModel,
     private readonly tokenizer: CLIPTokenizer,
     readonly identity: string,
+    /** the `text_encoder/` folder the weights came from (none for the placeholder) */
+    private readonly folder?: string,
   ) {}
 
   /** `modelDir`: the detex-mini folder; `fallbackTokenizer`: a CLIP tokenizer folder (detex-tiny's). */
@@ -32,7 +35,7 @@ export class TextConditioner {
     const tokDir = path.join(modelDir, 'tokenizer');
     const tokenizer = CLIPTokenizer.fromFolder(fs.existsSync(path.join(tokDir, 'vocab.json')) ? tokDir : fallbackTokenizer);
     if (fs.existsSync(weights)) {
-      return new TextConditioner(loadCLIPTextModel(teDir, { warn: () => undefined }), tokenizer, `trained:${weightsId(weights)}`);
+      return new TextConditioner(loadCLIPTextModel(teDir, { warn: () => undefined }), tokenizer, `trained:${weightsId(weights)}`, teDir);
     }
     const store = ParamStore.initializing(seededInitializer(seed));
     const model = new CLIPTextModel(store, textConfigFrom(MINI_TEXT_CONFIG));
@@ -50,6 +53,36 @@ export class TextConditioner {
     const last = out.lastHiddenState.clone() as tf.Tensor3D;
     disposeTextOutput(out);
     return last;
+  }
+
+  /**
+   * Turns the encoder layers, final norm and projection into trainable variables (keyed `text_encoder/<name>`) for a
+   * joint fine-tune with the UNet. The token and position tables stay frozen: DETEX's new embeddings and the
+   * concept inspector live in that table, and only the ~60 world words would get gradients anyway.
+   */
+  trainEncoderLayers(): Map<string, tf.Variable> {
+    const vars = this.model.store.makeTrainable((name) => !name.includes('.embeddings.'));
+    return new Map([...vars].map(([name, v]) => [`text_encoder/${name}`, v]));
+  }
+
+  /** last_hidden_state [B, 77, width] and the projected pooled embedding [B, projection] of one pass; the caller owns both. */
+  embedWithProjection(captions: readonly string[]): { last: tf.Tensor3D; projected: tf.Tensor2D } {
+    const ids = this.tokenizer.call(captions, { maxLength: 77 }).inputIds;
+    const out = this.model.forward(ids);
+    if (!out.textEmbeds) {
+      disposeTextOutput(out);
+      throw new Error(`text encoder ${this.folder ?? this.identity} has no text_projection: it cannot be anchored`);
+    }
+    const result = { last: out.lastHiddenState.clone() as tf.Tensor3D, projected: out.textEmbeds.clone() };
+    disposeTextOutput(out);
+    return result;
+  }
+
+  /** Writes the current weights (F16) and the source folder's config to `dir` (a diffusers `text_encoder/`). */
+  exportTo(dir: string, metadata: Record<string, string>): void {
+    if (!this.folder) throw new Error('the placeholder text encoder has no config folder to export from');
+    const config = JSON.parse(fs.readFileSync(path.join(this.folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+    exportComponent(dir, config, this.model.store, { weightsFile: 'model.safetensors', metadata });
   }
 
   dispose(): void {

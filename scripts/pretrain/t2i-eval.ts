@@ -10,7 +10,8 @@
  *
  * `--likelihood N` also runs the diffusion-classifier probe (lib/pretrain/likelihood-probe.ts) on N
  * train-split renders: which class / colour / pattern / background the UNet's noise prediction favours,
- * i.e. what it knows whether or not its samples show it.
+ * i.e. what it knows whether or not its samples show it. Every run also prints the text encoder's attribute
+ * separation (lib/pretrain/text-separation.ts): how far each attribute's word moves the UNet's conditioning.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -25,6 +26,7 @@ import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { evaluateT2I, formatT2IScores } from '../../lib/pretrain/t2i-eval';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
+import { attributeSeparation } from '../../lib/pretrain/text-separation';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 
 async function main(): Promise<void> {
@@ -67,6 +69,8 @@ async function main(): Promise<void> {
     });
     for (const l of formatT2IScores(scores)) console.log(l);
     console.log(`text ${text.identity}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const separation = attributeSeparation((c) => text.embed(c));
+    console.log(`text separation (relative move of last_hidden_state per word swap): ${Object.entries(separation).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
     const nProbe = num(values.likelihood) ?? 0;
     let likelihood: ReturnType<typeof probeModelLikelihood> | undefined;
     if (nProbe > 0) {
@@ -76,7 +80,7 @@ async function main(): Promise<void> {
       for (const l of formatLikelihood(likelihood)) console.log('  ' + l);
     }
     if (values.sheet) await writePng(values.sheet, sheet);
-    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, ...scores, likelihood }, null, 2) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, separation, ...scores, likelihood }, null, 2) + '\n');
   } finally {
     unet.dispose();
     vae.dispose();

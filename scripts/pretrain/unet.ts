@@ -19,7 +19,10 @@
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
  *          item's class or pattern word swapped, one more UNet pass per step), --contrast-margin m (0.05),
  *          --contrast-on class,pattern[,colour] (which words are swapped; class and pattern by default), --contrast-region all|subject
- *          (compare the errors over the whole frame, or on the subject's latent pixels only)
+ *          (compare the errors over the whole frame, or on the subject's latent pixels only),
+ *          --train-text (fine-tune the text encoder's layers with the UNet, lib/pretrain/joint-text.ts; exports
+ *          `<out>/text_encoder/` too), --text-anchor w (1: weight of its pooled-embedding anchor),
+ *          --text-lr-scale s (1: its lr relative to the UNet's), --lr PEAK (8e-4), --warmup N (100)
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -44,6 +47,7 @@ import { foregroundWeights, subjectOnlyWeights, weightedItemMse } from '../../li
 import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { detexModelIndex } from '../../lib/models/default-model';
+import { JointTextTraining } from '../../lib/pretrain/joint-text';
 
 const CFG_DROPOUT = 0.1;
 
@@ -66,6 +70,7 @@ async function main(): Promise<void> {
     channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
+    'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
@@ -86,6 +91,15 @@ async function main(): Promise<void> {
   if (contrastRegion !== 'all' && contrastRegion !== 'subject') {
     throw new Error(`pretrain/unet: --contrast-region must be 'all' or 'subject', got '${contrastRegion}'`);
   }
+  // Session 9: the frozen text encoder hardly tells the pattern words apart (lib/pretrain/joint-text.ts).
+  const trainText = !!args.rest['train-text'];
+  const textAnchor = Number(args.rest['text-anchor'] ?? 1);
+  const textLrScale = Number(args.rest['text-lr-scale'] ?? 1);
+  const peakLr = Number(args.rest.lr ?? 8e-4);
+  const warmup = Number(args.rest.warmup ?? 100);
+  for (const [flag, v] of [['text-anchor', textAnchor], ['text-lr-scale', textLrScale], ['lr', peakLr], ['warmup', warmup]] as const) {
+    if (!(v >= 0)) throw new Error(`pretrain/unet: --${flag} must be a number ≥ 0, got '${args.rest[flag]}'`);
+  }
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
   if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
@@ -93,30 +107,37 @@ async function main(): Promise<void> {
   const vaeDir = path.join(args.out, 'vae');
   const vae = AutoencoderKL.load(vaeDir);
   const vaeId = weightsId(path.join(vaeDir, 'diffusion_pytorch_model.safetensors'));
-  const text = TextConditioner.load(args.out, path.join(root, 'models', 'detex-tiny', 'tokenizer'));
+  const tokenizerFallback = path.join(root, 'models', 'detex-tiny', 'tokenizer');
+  const text = TextConditioner.load(args.out, tokenizerFallback);
   const scheduler = DDIMScheduler.fromConfig(SCHEDULER_CONFIG);
   const { store, warmFrom } = initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), UNET_SEED);
   if (warmFrom) console.log(`warm start from ${warmFrom}`);
   const unet = UNet2DConditionModel.fromConfig(config as never, store);
-  const vars = store.makeTrainable(() => true);
-  const nParams = [...vars.values()].reduce((a, v) => a + v.size, 0);
-  console.log(`UNet ${channels.join('/')}: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${text.identity}`);
-
   const ckpt = path.join(args.cache, CHECKPOINT_FILE);
+  const unetVars = store.makeTrainable(() => true);
+  const nParams = [...unetVars.values()].reduce((a, v) => a + v.size, 0);
+  const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt)) : undefined;
+  const vars = joint ? new Map([...unetVars, ...joint.vars]) : unetVars;
+  // the conditioning the checkpoint was trained with: fixed files, or the encoder trained in it from a reference
+  const textId = joint ? `joint:${joint.referenceIdentity}` : text.identity;
+  console.log(`UNet ${channels.join('/')}: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
+    (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
+
   if (fs.existsSync(ckpt)) {
     const { SafetensorsReader } = await import('../../lib/io/safetensors');
     const r = SafetensorsReader.open(ckpt);
     const meta = r.metadata;
     r.close();
     if (meta.vae !== vaeId) console.warn(`warning: the checkpoint was trained on VAE ${meta.vae}, now ${vaeId}: training continues on the new latents`);
-    if (meta.text !== text.identity) console.warn(`warning: the checkpoint was trained with text ${meta.text}, now ${text.identity}: training continues with the new encoder`);
+    if (meta.text !== textId) console.warn(`warning: the checkpoint was trained with text ${meta.text}, now ${textId}: training continues with the new encoder`);
   }
 
   const exportAll = (step: number) => {
     exportComponent(path.join(args.out, 'unet'), config, store, {
       weightsFile: 'diffusion_pytorch_model.safetensors',
-      metadata: { step: String(step), vae: vaeId, text: text.identity },
+      metadata: { step: String(step), vae: vaeId, text: textId },
     });
+    joint?.export(args.out, step);
     fs.mkdirSync(path.join(args.out, 'scheduler'), { recursive: true });
     writeFileAtomic(path.join(args.out, 'scheduler', 'scheduler_config.json'), JSON.stringify(SCHEDULER_CONFIG, null, 2) + '\n');
     writeFileAtomic(path.join(args.out, 'model_index.json'), JSON.stringify(MODEL_INDEX, null, 2) + '\n');
@@ -128,7 +149,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text, classifier });
     await writePng(path.join(args.cache, weights === 'average' ? 'samples-average.png' : 'samples.png'), sheet);
-    const line = { step, weights, ...scores, vae: vaeId, text: text.identity, evalMs: Date.now() - t0, time: new Date().toISOString() };
+    const line = { step, weights, ...scores, vae: vaeId, text: textId, evalMs: Date.now() - t0, time: new Date().toISOString() };
     fs.appendFileSync(path.join(args.cache, 'eval.jsonl'), JSON.stringify(line) + '\n');
     console.log(`eval step ${step}, ${weights} weights (${Date.now() - t0} ms): ${formatT2IScores(scores).join('; ')}`);
   };
@@ -146,14 +167,15 @@ async function main(): Promise<void> {
       dir: args.cache,
       vars,
       seed: UNET_SEED,
-      schedule: { lr: 8e-4, warmupSteps: 100, totalSteps: args.steps ?? 5000, minRatio: 0.1 },
+      schedule: { lr: peakLr, warmupSteps: warmup, totalSteps: args.steps ?? 5000, minRatio: 0.1 },
+      lrScale: joint ? (name) => (name.startsWith('text_encoder/') ? textLrScale : 1) : undefined,
       adam: { weightDecay: 1e-2 },
       clipNorm: 1,
       checkpointEvery: 100,
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: text.identity, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -173,20 +195,23 @@ async function main(): Promise<void> {
         const drop = rng.fork('cfg');
         const captions = b.captions.map((c) => (drop.nextDouble() < CFG_DROPOUT ? '' : c));
         const latents = b.latents;
-        const ehs = text.embed(captions);
+        const conditioned = joint?.embed(captions);
+        const ehs = conditioned?.ehs ?? text.embed(captions);
         const n = makeTrainingNoise(scheduler, latents, rng.fork('noise'));
         const pred = unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
         const plainPerItem = tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3]) as tf.Tensor1D;
         const perItem = fgWeight === 1
           ? plainPerItem
           : weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(b.masks) as tf.Tensor4D, pred.shape[1], fgWeight));
-        const denoising = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        if (contrast === 0) return { loss: denoising };
+        const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
+        const denoising = conditioned ? (tf.add(diffusion, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : diffusion;
+        const anchorLog: Record<string, tf.Scalar> = conditioned ? { anchor: conditioned.anchor } : {};
+        if (contrast === 0) return { loss: denoising, logs: anchorLog };
         // The same noisy latents and timesteps under captions with the class or the pattern word swapped.
         const pick = rng.fork('contrast');
         const swapped = captions.map((c) => swapCaptionWord(c, contrastOn[Math.floor(pick.nextDouble() * contrastOn.length)], pick));
         const idx = swapped.flatMap((c, i) => (c === undefined ? [] : [i]));
-        if (idx.length === 0) return { loss: denoising };
+        if (idx.length === 0) return { loss: denoising, logs: anchorLog };
         const at = tf.tensor1d(idx, 'int32');
         const target = tf.gather(n.target, at) as tf.Tensor4D;
         const predSwapped = unet.forward(tf.gather(n.noisyLatents, at) as tf.Tensor4D, idx.map((i) => n.timesteps[i]), text.embed(idx.map((i) => swapped[i]!)));
@@ -203,7 +228,7 @@ async function main(): Promise<void> {
         const term = captionContrastLoss(errTrue, errSwapped, contrastMargin);
         // how much worse the swapped captions predict the noise, relative to the true ones (the probe's gap)
         const gap = tf.sub(tf.div(tf.sum(errSwapped), tf.sum(errTrue)), 1) as tf.Scalar;
-        return { loss: tf.add(denoising, tf.mul(contrast, term)) as tf.Scalar, logs: { contrast: term, gap } };
+        return { loss: tf.add(denoising, tf.mul(contrast, term)) as tf.Scalar, logs: { ...anchorLog, contrast: term, gap } };
       },
     });
     if (producer?.connected) producer.disconnect();
@@ -213,6 +238,7 @@ async function main(): Promise<void> {
   unet.dispose();
   vae.dispose();
   text.dispose();
+  joint?.dispose();
   classifier?.dispose();
 }
 

@@ -52,6 +52,16 @@ describe('pretrain/loop', () => {
     assert.ok(Math.abs(log[0].half - log[0].loss / 2) < 1e-6);
   });
 
+  it('should scale the lr per variable: a scale of 0 leaves that variable as it was', async () => {
+    const t = toy();
+    const before = t.vars.get('l1.weight')!.arraySync() as number[][];
+    const l2Before = t.vars.get('l2.weight')!.arraySync() as number[][];
+    await runLoop({ dir: tmp(), vars: t.vars, loss: t.loss, seed: 7, schedule, maxSteps: 5, lrScale: (n) => (n.startsWith('l1.') ? 0 : 1) });
+    assert.deepStrictEqual(t.vars.get('l1.weight')!.arraySync(), before);
+    assert.notDeepStrictEqual(t.vars.get('l2.weight')!.arraySync(), l2Before);
+    t.dispose();
+  });
+
   it('should resume after a stop bit-exactly (weights, moments, log)', async () => {
     const short = { ...schedule, totalSteps: 12 };
     const a = tmp();

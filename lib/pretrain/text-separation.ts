@@ -1,0 +1,79 @@
+/**
+ * How much the UNet's conditioning moves when one attribute word of a caption changes: for each attribute, the
+ * captions of a few base scenes with that word swapped through every value, and the relative distance between
+ * their last_hidden_states over all 77 positions, ‖h_i − h_j‖ / rms(‖h_i‖, ‖h_j‖), averaged over pairs.
+ * A word the encoder has learnt to ignore moves it little, and then no UNet can draw it (session 9: pattern).
+ * "plain" has no word (swapping to it shifts every later position), so only the worded patterns take part.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { fullCaption } from '../world/caption';
+import { SubjectIdentity } from '../world/catalogue';
+import { BackgroundKind } from '../world/backgrounds';
+import { worldVocabulary } from '../world/vocabulary';
+import { ClassName } from '../world/subjects';
+import { ColourName } from '../world/palette';
+import { PatternName } from '../world/patterns';
+
+export type SeparatedAttribute = 'class' | 'colour' | 'pattern' | 'background';
+
+/** Mean pairwise relative distance between the items of `h` [n, positions, width] (n ≥ 2). */
+export function relativeSpread(h: tf.Tensor3D): number {
+  const n = h.shape[0];
+  if (n < 2) throw new Error(`relativeSpread: needs at least 2 captions, got ${n}`);
+  return tf.tidy(() => {
+    const flat = tf.reshape(h, [n, -1]);
+    const sq = tf.sum(tf.square(flat), 1);
+    const gram = tf.matMul(flat, flat, false, true);
+    // ‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b, against the mean squared norm of the pair
+    const sum = tf.add(tf.expandDims(sq, 1), tf.expandDims(sq, 0));
+    const rel = tf.sqrt(tf.div(tf.relu(tf.sub(sum, tf.mul(2, gram))), tf.div(sum, 2)));
+    const v = rel.arraySync() as number[][];
+    let total = 0;
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) total += v[i][j];
+    return total / ((n * (n - 1)) / 2);
+  });
+}
+
+/** Captions of `bases` base scenes, one list per attribute, each with that attribute's word run through all values. */
+export function separationCaptions(bases = 4): Record<SeparatedAttribute, string[][]> {
+  const voc = worldVocabulary();
+  const patterns = voc.patterns.filter((p) => voc.patternWords[p] !== '') as PatternName[];
+  const out: Record<SeparatedAttribute, string[][]> = { class: [], colour: [], pattern: [], background: [] };
+  for (let k = 0; k < bases; k++) {
+    const base = {
+      cls: voc.classes[k % voc.classes.length],
+      colour: voc.colours[(3 * k + 1) % voc.colours.length] as ColourName,
+      pattern: patterns[k % patterns.length],
+      background: voc.backgrounds[(5 * k + 2) % voc.backgrounds.length] as BackgroundKind,
+      pose: voc.poseWords[k % voc.poseWords.length],
+    };
+    const caption = (o: Partial<typeof base>) => {
+      const b = { ...base, ...o };
+      const s: SubjectIdentity = { cls: b.cls as ClassName, colour: b.colour, pattern: b.pattern, secondary: 'none', detail: '' };
+      return fullCaption(s, b.pose, b.background);
+    };
+    out.class.push(voc.classes.map((cls) => caption({ cls })));
+    out.colour.push(voc.colours.map((colour) => caption({ colour: colour as ColourName })));
+    out.pattern.push(patterns.map((pattern) => caption({ pattern })));
+    out.background.push(voc.backgrounds.map((background) => caption({ background: background as BackgroundKind })));
+  }
+  return out;
+}
+
+/** The separation of each attribute under `embed` (captions → [n, 77, width], owned by the caller). */
+export function attributeSeparation(embed: (captions: string[]) => tf.Tensor3D, bases = 4): Record<SeparatedAttribute, number> {
+  const out = {} as Record<SeparatedAttribute, number>;
+  for (const [attr, groups] of Object.entries(separationCaptions(bases)) as [SeparatedAttribute, string[][]][]) {
+    let total = 0;
+    for (const captions of groups) {
+      const h = embed(captions);
+      try {
+        total += relativeSpread(h);
+      } finally {
+        h.dispose();
+      }
+    }
+    out[attr] = total / groups.length;
+  }
+  return out;
+}

@@ -1,0 +1,59 @@
+import * as assert from 'assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { attributeSeparation, relativeSpread, separationCaptions } from '../../lib/pretrain/text-separation';
+import { TextConditioner } from '../../lib/pretrain/text-cond';
+import { worldVocabulary } from '../../lib/world/vocabulary';
+import { expectNoLeak } from '../helpers/leak';
+
+const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
+
+describe('pretrain/text-separation', () => {
+  it('should average the pairwise distance relative to the pair’s rms norm', async () => {
+    await expectNoLeak(() => {
+      // a = b = (3,4), c = (−3,−4): a–b 0; a–c ‖(6,8)‖ = 10 over an rms norm of 5 → 2; b–c 2
+      const h = tf.tensor3d([[[3, 4]], [[3, 4]], [[-3, -4]]]);
+      assert.ok(Math.abs(relativeSpread(h) - 4 / 3) < 1e-5);
+      const orth = tf.tensor3d([[[1, 0]], [[0, 1]]]);
+      assert.ok(Math.abs(relativeSpread(orth) - Math.SQRT2) < 1e-5);
+      assert.throws(() => tf.tidy(() => relativeSpread(tf.zeros([1, 2, 2]) as tf.Tensor3D)), /at least 2 captions, got 1/);
+      tf.dispose([h, orth]);
+    });
+  });
+
+  it('should build caption groups that differ in the one attribute word only', () => {
+    const voc = worldVocabulary();
+    const groups = separationCaptions(3);
+    assert.strictEqual(groups.class.length, 3);
+    assert.strictEqual(groups.class[0].length, voc.classes.length);
+    assert.strictEqual(groups.colour[1].length, voc.colours.length);
+    assert.strictEqual(groups.pattern[2].length, 3); // the worded patterns; plain has no word
+    assert.strictEqual(groups.background[0].length, voc.backgrounds.length);
+    for (const list of Object.values(groups).flat()) {
+      // all distinct, and alike but for at most 3 words in one place (the value, its "a"/"an", "brick wall")
+      assert.strictEqual(new Set(list).size, list.length, list.join(' | '));
+      const words = list.map((c) => c.split(' '));
+      let pre = 0;
+      while (words.every((w) => w[pre] === words[0][pre])) pre++;
+      let suf = 0;
+      while (words.every((w) => w.length - suf > pre && w[w.length - 1 - suf] === words[0][words[0].length - 1 - suf])) suf++;
+      assert.ok(words.every((w) => w.length - pre - suf <= 3), list.join(' | '));
+    }
+    assert.ok(groups.pattern[0].some((c) => c.includes(' striped ')) && groups.pattern[0].some((c) => c.includes(' dotted ')));
+  });
+
+  it('should measure every attribute of the shipped text encoder', async () => {
+    if (!fs.existsSync(path.join(MINI, 'text_encoder', 'model.safetensors'))) return;
+    const text = TextConditioner.load(MINI, path.join(MINI, 'tokenizer'));
+    try {
+      const sep = await expectNoLeak(() => attributeSeparation((c) => text.embed(c), 2));
+      for (const [k, v] of Object.entries(sep)) assert.ok(v > 0 && v <= 2, `${k} ${v}`);
+      // a constant encoder separates nothing
+      const flat = attributeSeparation((c) => tf.ones([c.length, 77, 4]) as tf.Tensor3D, 1);
+      assert.deepStrictEqual(Object.values(flat), [0, 0, 0, 0]);
+    } finally {
+      text.dispose();
+    }
+  });
+});
