@@ -48,6 +48,7 @@ import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '.
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
+import { attributeSeparation } from '../../lib/pretrain/text-separation';
 
 const CFG_DROPOUT = 0.1;
 
@@ -149,9 +150,12 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text, classifier });
     await writePng(path.join(args.cache, weights === 'average' ? 'samples-average.png' : 'samples.png'), sheet);
-    const line = { step, weights, ...scores, vae: vaeId, text: textId, evalMs: Date.now() - t0, time: new Date().toISOString() };
+    // with --train-text, whether the encoder now tells the words apart (lib/pretrain/text-separation.ts)
+    const separation = joint ? attributeSeparation((c) => text.embed(c)) : undefined;
+    const line = { step, weights, ...scores, separation, vae: vaeId, text: textId, evalMs: Date.now() - t0, time: new Date().toISOString() };
     fs.appendFileSync(path.join(args.cache, 'eval.jsonl'), JSON.stringify(line) + '\n');
-    console.log(`eval step ${step}, ${weights} weights (${Date.now() - t0} ms): ${formatT2IScores(scores).join('; ')}`);
+    const sepText = separation ? `; text separation ${Object.entries(separation).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}` : '';
+    console.log(`eval step ${step}, ${weights} weights (${Date.now() - t0} ms): ${formatT2IScores(scores).join('; ')}${sepText}`);
   };
 
   if (args.rest['eval-only']) {
