@@ -77,3 +77,23 @@ export function attributeSeparation(embed: (captions: string[]) => tf.Tensor3D, 
   }
   return out;
 }
+
+/**
+ * The training counterpart of the measurement (`unet.js --text-separate τ`): for caption pairs differing in one
+ * word, relu(τ − ‖h_true − h_swapped‖ / ‖h_true‖) averaged over pairs. Reaching τ ≈ 0.5 over 77 positions means
+ * the word's information must spread to the positions after it (one position alone moves the whole by ~0.16),
+ * where the UNet can read it, as the encoder already does for colour and class.
+ */
+export function separationHinge(trueStates: tf.Tensor3D, swappedStates: tf.Tensor3D, tau: number): tf.Scalar {
+  if (trueStates.shape.join() !== swappedStates.shape.join()) {
+    throw new Error(`separationHinge: states of shape [${trueStates.shape}] against swapped [${swappedStates.shape}]`);
+  }
+  if (!(tau >= 0) || !Number.isFinite(tau)) throw new Error(`separationHinge: τ must be a finite number ≥ 0, got ${tau}`);
+  return tf.tidy(() => {
+    const n = trueStates.shape[0];
+    const a = tf.reshape(trueStates, [n, -1]);
+    const b = tf.reshape(swappedStates, [n, -1]);
+    const rel = tf.div(tf.norm(tf.sub(a, b), 'euclidean', 1), tf.add(tf.norm(a, 'euclidean', 1), 1e-8));
+    return tf.mean(tf.relu(tf.sub(tau, rel))) as tf.Scalar;
+  });
+}

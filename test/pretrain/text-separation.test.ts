@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { attributeSeparation, relativeSpread, separationCaptions } from '../../lib/pretrain/text-separation';
+import { attributeSeparation, relativeSpread, separationCaptions, separationHinge } from '../../lib/pretrain/text-separation';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { worldVocabulary } from '../../lib/world/vocabulary';
 import { expectNoLeak } from '../helpers/leak';
@@ -19,6 +19,21 @@ describe('pretrain/text-separation', () => {
       assert.ok(Math.abs(relativeSpread(orth) - Math.SQRT2) < 1e-5);
       assert.throws(() => tf.tidy(() => relativeSpread(tf.zeros([1, 2, 2]) as tf.Tensor3D)), /at least 2 captions, got 1/);
       tf.dispose([h, orth]);
+    });
+  });
+
+  it('should ask swapped states to move by τ relative to the true ones, and be zero beyond it', async () => {
+    await expectNoLeak(() => {
+      const read = (a: number[], b: number[], tau: number) =>
+        tf.tidy(() => separationHinge(tf.tensor3d(a, [1, 1, a.length]), tf.tensor3d(b, [1, 1, b.length]), tau).dataSync()[0]);
+      assert.ok(Math.abs(read([3, 4], [3, 4], 0.5) - 0.5) < 1e-6); // no move: the whole τ
+      assert.ok(Math.abs(read([3, 4], [3, 5], 0.5) - 0.3) < 1e-6); // moved by 1/5
+      assert.strictEqual(read([3, 4], [0, 0], 0.5), 0); // moved by 1 ≥ τ
+      // the gradient pushes the swapped states away from the true ones
+      const g = tf.tidy(() => Array.from(tf.grad((b: tf.Tensor) => separationHinge(tf.tensor3d([[[3, 4]]]), b as tf.Tensor3D, 0.5))(tf.tensor3d([[[3, 5]]])).dataSync()));
+      assert.ok(g[1] < 0 && Math.abs(g[0]) < 1e-6, `gradient ${g}`);
+      assert.throws(() => tf.tidy(() => separationHinge(tf.zeros([1, 2, 2]) as tf.Tensor3D, tf.zeros([1, 3, 2]) as tf.Tensor3D, 0.5)), /\[1,2,2\] against swapped \[1,3,2\]/);
+      assert.throws(() => tf.tidy(() => separationHinge(tf.zeros([1, 2, 2]) as tf.Tensor3D, tf.zeros([1, 2, 2]) as tf.Tensor3D, -1)), /τ must be a finite number ≥ 0, got -1/);
     });
   });
 
