@@ -2,7 +2,7 @@
  * How much the UNet's conditioning moves when one attribute word of a caption changes: for each attribute, the
  * captions of a few base scenes with that word swapped through every value, and the relative distance between
  * their last_hidden_states over all 77 positions, ‖h_i − h_j‖ / rms(‖h_i‖, ‖h_j‖), averaged over pairs.
- * A word the encoder has learnt to ignore moves it little, and then no UNet can draw it (session 9: pattern).
+ * A word the encoder has learnt to ignore moves it little, leaving the UNet little to draw it from (session 9: pattern).
  * "plain" has no word (swapping to it shifts every later position), so only the worded patterns take part.
  */
 import * as tf from '@tensorflow/tfjs-core';
