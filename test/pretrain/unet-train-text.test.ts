@@ -1,0 +1,61 @@
+import * as assert from 'assert';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { SafetensorsReader } from '../../lib/io/safetensors';
+import { tempDirs } from '../helpers/temp-dir';
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const MINI = path.join(ROOT, 'models', 'detex-mini');
+const SCRIPT = path.join(ROOT, 'dist', 'scripts', 'pretrain', 'unet.js');
+
+const readMeta = (file: string): { keys: string[]; metadata: Record<string, string> } => {
+  const r = SafetensorsReader.open(file);
+  try {
+    return { keys: r.keys(), metadata: r.metadata };
+  } finally {
+    r.close();
+  }
+};
+
+describe('scripts/pretrain/unet.js --train-text', function () {
+  this.timeout(180000);
+  const dirs = tempDirs();
+
+  it('should train the text encoder with the UNet, checkpoint both, export both, and resume', function () {
+    if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
+    const out = dirs('detex-unet-text-');
+    for (const c of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
+    const cache = dirs('detex-unet-text-cache-');
+    const run = (extra: string[]) =>
+      execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', '48,96,96', '--batch', '2', '--train-text',
+        '--contrast', '0.1', '--text-separate', '0.5', '--lr', '1e-4', '--warmup', '1', ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const before = fs.readFileSync(path.join(out, 'text_encoder', 'model.safetensors'));
+    const first = run(['--warm-start', '--steps', '3', '--max-steps', '2']);
+    assert.match(first, /with its 0\.\d+M layer parameters trained/);
+
+    const ckpt = readMeta(path.join(cache, 'checkpoint.safetensors'));
+    assert.ok(ckpt.keys.some((k) => k.startsWith('p/text_encoder/text_model.encoder.layers.0.')), 'text layers in the checkpoint');
+    assert.ok(!ckpt.keys.some((k) => k.includes('.embeddings.')), 'token/position tables stay frozen');
+    assert.match(ckpt.metadata.text, /^joint:trained:/);
+    const exported = readMeta(path.join(out, 'text_encoder', 'model.safetensors'));
+    assert.strictEqual(exported.metadata.step, '2');
+    assert.match(exported.metadata.anchoredTo, /^trained:/);
+    assert.ok(!fs.readFileSync(path.join(out, 'text_encoder', 'model.safetensors')).equals(before), 'the exported encoder moved');
+    assert.ok(fs.readFileSync(path.join(cache, 'text-reference', 'text_encoder', 'model.safetensors')).equals(before), 'the reference is the original');
+    const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.strictEqual(log.length, 2);
+    for (const l of log) for (const k of ['anchor', 'contrast', 'separate']) assert.ok(Number.isFinite(l[k]), `${k} logged: ${JSON.stringify(l)}`);
+
+    const second = run(['--steps', '3']);
+    assert.match(second, /resumed at step 2/);
+    assert.strictEqual(readMeta(path.join(out, 'text_encoder', 'model.safetensors')).metadata.step, '3');
+  });
+
+  it('should refuse --text-separate without --train-text and --contrast', () => {
+    assert.throws(
+      () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-text-'), '--text-separate', '0.5'], { stdio: ['ignore', 'pipe', 'pipe'] }),
+      (e: Error & { stderr?: Buffer }) => /--text-separate needs --train-text and --contrast/.test(String(e.stderr)),
+    );
+  });
+});
