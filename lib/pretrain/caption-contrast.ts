@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../random';
-import { worldVocabulary } from '../world';
+import { article as articleFor, worldVocabulary } from '../world';
 
 export type ContrastAttribute = 'class' | 'pattern' | 'colour';
 
@@ -51,8 +51,8 @@ export function swapCaptionWord(caption: string, attr: ContrastAttribute, rng: R
     if (colourAt < 0) return undefined;
     const others = COLOUR_WORDS.filter((c) => c !== words[colourAt]);
     words[colourAt] = others[Math.floor(rng.nextDouble() * others.length)];
-    const article = words[colourAt - 1];
-    if (article === 'a' || article === 'an') words[colourAt - 1] = /^[aeiou]/.test(words[colourAt]) ? 'an' : 'a';
+    const before = words[colourAt - 1];
+    if (before === 'a' || before === 'an') words[colourAt - 1] = articleFor(words[colourAt]);
     return words.join(' ');
   }
   if (attr === 'class') {

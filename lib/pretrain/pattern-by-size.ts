@@ -19,12 +19,6 @@ export interface PatternSizeBin {
   roundTrip: number;
 }
 
-function subjectArea(mask: HostTensor): number {
-  let area = 0;
-  for (let i = 0; i < mask.data.length; i++) if (Number(mask.data[i]) > 0) area++;
-  return area;
-}
-
 /** `roundTrip`: renders (uint8 [S, S, 3]) → images to read, e.g. `(x) => vaeRoundTrip(vae, x)`. */
 export function patternBySize(
   classifier: WorldAttributeClassifier,
@@ -38,7 +32,7 @@ export function patternBySize(
   const onRender = classifier.predict(images);
   const onTrip = classifier.predict(roundTrip(images));
   const rows = set.scenes.map((s, i) => ({
-    area: subjectArea(s.mask),
+    area: s.area,
     truth: s.attributes.pattern,
     render: onRender[i].pattern.label,
     trip: onTrip[i].pattern.label,
