@@ -24,7 +24,9 @@
  *          `<out>/text_encoder/` too), --text-anchor w (1: weight of its pooled-embedding anchor),
  *          --text-lr-scale s (1: its lr relative to the UNet's), --text-separate τ (0: off; with --contrast, asks
  *          each swapped caption's hidden states to differ from the true one's by ≥ τ, lib/pretrain/text-separation.ts),
- *          --lr PEAK (8e-4), --warmup N (100)
+ *          --lr PEAK (8e-4), --warmup N (100),
+ *          --widen-from DIR (no checkpoint: start from DIR/unet's trained weights widened to --channels, each width an
+ *          integer multiple of the old one; lib/pretrain/widen-unet.ts; fresh optimizer, like --warm-start)
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -48,6 +50,9 @@ import { SCHEDULER_CONFIG, UNET_IMAGE_SIZE, UNET_SEED, unetConfig } from './unet
 import { foregroundWeights, subjectOnlyWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
 import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { weightsId } from '../../lib/pretrain/weights-id';
+import { widenUNet } from '../../lib/pretrain/widen-unet';
+import { readSafetensors } from '../../lib/io/safetensors';
+import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
 import { attributeSeparation, separationHinge } from '../../lib/pretrain/text-separation';
@@ -65,6 +70,16 @@ function startProducer(cache: string, out: string, batch: number, until: number)
   return child;
 }
 
+/** `<dir>/unet`'s trained weights widened to `config`; prints where the wider model only approximates the old one. */
+function widenedStore(dir: string, config: Record<string, unknown>): { store: ParamStore; warmFrom: string } {
+  const unetDir = path.join(dir, 'unet');
+  const weightsFile = path.join(unetDir, 'diffusion_pytorch_model.safetensors');
+  const oldConfig = JSON.parse(fs.readFileSync(path.join(unetDir, 'config.json'), 'utf8'));
+  const wide = widenUNet(oldConfig, config as never, readSafetensors(weightsFile).tensors, { seed: UNET_SEED });
+  for (const a of wide.approximations) console.log(`widen: approximated: ${a}`);
+  return { store: ParamStore.fromHost(wide.weights), warmFrom: `${weightsFile} (${(oldConfig.block_out_channels as number[]).join('/')})` };
+}
+
 async function main(): Promise<void> {
   await initBackend();
   const root = path.resolve(__dirname, '..', '..', '..');
@@ -74,6 +89,7 @@ async function main(): Promise<void> {
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
+    'widen-from': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
@@ -111,7 +127,13 @@ async function main(): Promise<void> {
   }
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
-  if (!args.rest['eval-only']) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
+  // Session 10: checkpoints do not outlive a machine, so a wider UNet starts from the trained one (widen-unet.ts).
+  const widenFrom = args.rest['widen-from'] === undefined ? undefined : String(args.rest['widen-from']);
+  if (widenFrom !== undefined && args.rest['warm-start']) throw new Error('pretrain/unet: --widen-from and --warm-start both choose the starting weights; pass one');
+  if (widenFrom !== undefined && !fs.existsSync(path.join(widenFrom, 'unet', 'diffusion_pytorch_model.safetensors'))) {
+    throw new Error(`pretrain/unet: --widen-from: no trained UNet weights at ${path.join(widenFrom, 'unet', 'diffusion_pytorch_model.safetensors')}`);
+  }
+  if (!args.rest['eval-only'] && widenFrom === undefined) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
 
   const vaeDir = path.join(args.out, 'vae');
   const vae = AutoencoderKL.load(vaeDir);
@@ -119,10 +141,13 @@ async function main(): Promise<void> {
   const tokenizerFallback = path.join(root, 'models', 'detex-tiny', 'tokenizer');
   const text = TextConditioner.load(args.out, tokenizerFallback);
   const scheduler = DDIMScheduler.fromConfig(SCHEDULER_CONFIG);
-  const { store, warmFrom } = initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), UNET_SEED);
-  if (warmFrom) console.log(`warm start from ${warmFrom}`);
-  const unet = UNet2DConditionModel.fromConfig(config as never, store);
   const ckpt = path.join(args.cache, CHECKPOINT_FILE);
+  const { store, warmFrom } =
+    widenFrom !== undefined && !fs.existsSync(ckpt)
+      ? widenedStore(widenFrom, config)
+      : initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), UNET_SEED);
+  if (warmFrom) console.log(`${widenFrom !== undefined ? 'widened' : 'warm'} start from ${warmFrom}`);
+  const unet = UNet2DConditionModel.fromConfig(config as never, store);
   const unetVars = store.makeTrainable(() => true);
   const nParams = [...unetVars.values()].reduce((a, v) => a + v.size, 0);
   const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt)) : undefined;
