@@ -11,8 +11,9 @@ import { tempDirs } from '../helpers/temp-dir';
  * DETEX works on the embedded default: trained with detex-mini's own detex_config.json on the demo's held-out
  * subject (a blue dotted cup, never seen in pretraining), "[V] cup" draws it blue in new backgrounds, where the
  * class word alone (same seeds) draws cups of other colours, and "[V] cup in [B_i] background" brings back photo
- * i's background. Read by the world attribute classifier; floors one image under what this measures (new scene
- * colour 4/6, the class word alone 0/6; [B_i] background 4/8; TRAINING.md, "DETEX on detex-mini"), over what the
+ * i's background. Read by the world attribute classifier; floors one image under what run 10's UNet measured (new
+ * scene colour 4/6, the class word alone 0/6; [B_i] background 4/8; TRAINING.md, "DETEX on detex-mini"; run 14,
+ * shipped since: 6/6, 0/6, 7/8), over what the
  * trainer gave before its per-group learning rates (colour 0/6, [B_i] background 0/4 on this subject).
  */
 const FLOORS = { newSceneColour: 0.5, colourOverClassWord: 0.3, keepBackground: 0.35 };

@@ -14,8 +14,8 @@ import { expectNoLeak } from '../helpers/leak';
 /**
  * The shipped detex-mini draws what a world caption asks for, above chance: 18 captions of train-split scenes,
  * DDIM 20 steps, guidance 4 (TRAINING.md's protocol), scored by the world attribute classifier. Floors sit under
- * what the committed weights measure on this set (UNet run 10, 48/96/96: background 1.00, colour 1.00, class 0.56;
- * run 8, 32/64/64, shipped until 2026-11-27: 0.72 / 0.56 / —) and far over chance (1/9, 1/10, 1/7) and a random
+ * what the committed weights measure on this set (UNet run 14, 96/96/96: background 1.00, colour 1.00, class 0.67;
+ * run 10, 48/96/96: 1.00 / 1.00 / 0.56; run 8, 32/64/64: 0.72 / 0.56 / —) and far over chance (1/9, 1/10, 1/7) and a random
  * UNet of the same config (0.06, 0.06), so a broken or untrained UNet fails.
  */
 const FLOORS = { background: 0.8, colour: 0.8, class: 0.3 };
@@ -61,7 +61,8 @@ describe('detex-mini text-to-image (the embedded default is trained)', function 
  * What the shipped UNet conditions on, measured without sampling (lib/pretrain/likelihood-probe.ts): on 12
  * train-split renders, the caption with the true background / colour / class word must predict the noise
  * better than the same caption with another value. Floors sit under what the committed weights measure here
- * (run 10: first-ranked 1.00 / 0.83 / 0.50, mean error gaps 65 / 17 / 7 %; run 8: 1.00 / 0.83 / 0.58, 33 / 11 / 4 %)
+ * (run 14: first-ranked 1.00 / 0.83 / 0.58, mean error gaps 91 / 21 / 11 %; run 10: 1.00 / 0.83 / 0.50, 65 / 17 / 7 %;
+ * run 8: 1.00 / 0.83 / 0.58, 33 / 11 / 4 %)
  * and over what a text-blind UNet can score (gap exactly 0, accuracy at tie-break level).
  */
 const PROBE_FLOORS = {
