@@ -27,8 +27,9 @@ describe('scripts/pretrain/unet.js --train-text', function () {
     const out = dirs('detex-unet-text-');
     for (const c of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
     const cache = dirs('detex-unet-text-cache-');
+    const channels = (JSON.parse(fs.readFileSync(path.join(MINI, 'unet', 'config.json'), 'utf8')).block_out_channels as number[]).join(',');
     const run = (extra: string[]) =>
-      execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', '48,96,96', '--batch', '2', '--train-text',
+      execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', channels, '--batch', '2', '--train-text',
         '--contrast', '0.1', '--text-separate', '0.5', '--lr', '1e-4', '--warmup', '1', ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     const before = fs.readFileSync(path.join(out, 'text_encoder', 'model.safetensors'));
     const first = run(['--warm-start', '--steps', '3', '--max-steps', '2']);

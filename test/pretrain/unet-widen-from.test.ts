@@ -3,6 +3,11 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { SafetensorsReader } from '../../lib/io/safetensors';
+import { UNet2DConditionModel } from '../../lib/models/unet/unet';
+import { ParamStore } from '../../lib/nn/params';
+import { seededInitializer } from '../../lib/nn/init';
+import { exportComponent } from '../../lib/pretrain/export';
+import { unetConfig } from '../../scripts/pretrain/unet-config';
 import { tempDirs } from '../helpers/temp-dir';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -13,29 +18,41 @@ describe('scripts/pretrain/unet.js --widen-from', function () {
   this.timeout(180000);
   const dirs = tempDirs();
 
+  /** A folder with a seeded 16/32/32 UNet, standing for a trained one whatever width detex-mini ships. */
+  const narrowUNet = (): string => {
+    const dir = dirs('detex-unet-narrow-');
+    const config = unetConfig([16, 32, 32]);
+    const store = ParamStore.initializing(seededInitializer(3));
+    UNet2DConditionModel.fromConfig(config as never, store);
+    exportComponent(path.join(dir, 'unet'), config, store, { weightsFile: 'diffusion_pytorch_model.safetensors' });
+    store.dispose();
+    return dir;
+  };
+
   it('should start a wider UNet from the trained one, export it at the new width, and resume from its checkpoint', function () {
-    if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
+    if (!fs.existsSync(path.join(MINI, 'vae', 'diffusion_pytorch_model.safetensors'))) this.skip();
     const out = dirs('detex-unet-widen-');
     for (const c of ['vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
     const cache = dirs('detex-unet-widen-cache-');
+    const from = narrowUNet();
     const run = (extra: string[]) =>
-      execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', '96,96,96', '--batch', '2', '--lr', '1e-4', '--warmup', '1', ...extra], {
+      execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', '32,32,32', '--batch', '2', '--lr', '1e-4', '--warmup', '1', ...extra], {
         encoding: 'utf8',
         stdio: ['ignore', 'pipe', 'pipe'],
       });
-    const first = run(['--widen-from', MINI, '--steps', '2', '--max-steps', '1']);
-    assert.match(first, /widened start from .*detex-mini.*\(48\/96\/96\)/);
+    const first = run(['--widen-from', from, '--steps', '2', '--max-steps', '1']);
+    assert.match(first, /widened start from .*detex-unet-narrow-.*\(16\/32\/32\)/);
     assert.match(first, /widen: approximated: down_blocks\.1\.resnets\.0: /);
-    assert.match(first, /UNet 96\/96\/96: 4\.\d+M parameters/);
+    assert.match(first, /UNet 32\/32\/32: /);
     const r = SafetensorsReader.open(path.join(out, 'unet', 'diffusion_pytorch_model.safetensors'));
     try {
-      assert.deepStrictEqual(r.info('conv_in.weight').shape, [96, 4, 3, 3]);
+      assert.deepStrictEqual(r.info('conv_in.weight').shape, [32, 4, 3, 3]);
     } finally {
       r.close();
     }
-    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, 'unet', 'config.json'), 'utf8')).block_out_channels, [96, 96, 96]);
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, 'unet', 'config.json'), 'utf8')).block_out_channels, [32, 32, 32]);
     // with a checkpoint the flag is ignored: the run resumes
-    assert.match(run(['--widen-from', MINI, '--steps', '2']), /resumed at step 1/);
+    assert.match(run(['--widen-from', from, '--steps', '2']), /resumed at step 1/);
   });
 
   it('should refuse --widen-from together with --warm-start, and a folder without a UNet', () => {

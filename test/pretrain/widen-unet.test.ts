@@ -101,15 +101,24 @@ describe('pretrain/widen-unet', function () {
     const channels = config.block_out_channels as number[];
     const wider = { ...config, block_out_channels: [2 * channels[0], ...channels.slice(1)] };
     const wide = widenUNet(config, wider, weights, { seed: 5 });
-    // 48/96/96 → 96/96/96: down_blocks.1's 48→96 shortcut disappears (96 = 96), and the two up-block norms over a
-    // 96 | 48 concatenation now group its channels differently
-    assert.deepStrictEqual(wide.approximations.map((a) => a.split(':')[0]), ['down_blocks.1.resnets.0', 'up_blocks.1.resnets.1.norm1', 'up_blocks.2.resnets.0.norm1']);
+    // only the up-block norms over a skip concatenation whose parts now widen differently, and (where the first level
+    // was narrower than the second) the resnet whose shortcut disappears; each is named with its module
+    assert.ok(wide.approximations.length > 0, 'a first-level-only widening approximates something');
+    for (const a of wide.approximations) assert.match(a, /^(up_blocks\.\d+\.resnets\.\d+\.norm1: its groups span|down_blocks\.\d+\.resnets\.0: the wider config has no conv_shortcut)/);
     const store = ParamStore.fromHost(wide.weights);
     UNet2DConditionModel.fromConfig(wider as never, store).dispose();
     assert.deepStrictEqual(store.unusedKeys(), []);
-    // measured: 6–17 % relative error in ε over t 50–900 (a random 96/96/96 UNet: ~100 %)
+    // measured on the shipped UNets: 48/96/96 → 96/96/96 6–17 % relative ε error over t 50–900, 96/96/96 → 192/96/96
+    // 0.7–2.8 % (a random UNet of the wider config: ~100 %)
     const err = relError(predict(config, weights), predict(wider, wide.weights));
     assert.ok(err < 0.3, `relative error ${err}`);
+  });
+
+  it('names the shortcut a first-level widening removes (16/32/32 → 32/32/32)', () => {
+    const { config, weights } = randomUNet([16, 32, 32]);
+    const wide = widenUNet(config, unetConfig([32, 32, 32]), weights, { seed: 5 });
+    assert.deepStrictEqual(wide.approximations.map((a) => a.split(':')[0]), ['down_blocks.1.resnets.0', 'up_blocks.1.resnets.1.norm1', 'up_blocks.2.resnets.0.norm1']);
+    assert.ok(!wide.weights.has('down_blocks.1.resnets.0.conv_shortcut.weight'));
   });
 
   it('refuses configs that differ in more than the widths, or widths that are not multiples', () => {
