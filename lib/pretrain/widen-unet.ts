@@ -194,7 +194,7 @@ class UNetWidener {
   private linear(prefix: string, output: IndexMap, input: IndexMap, scale = 1): void {
     const w = this.weights.get(`${prefix}.weight`);
     if (!w) throw new Error(`widen: the trained weights have no '${prefix}.weight'`);
-    const spatial = w.shape.slice(2).map((s) => identity(s));
+    const spatial = w.shape.slice(2).map((s) => segmentMap(fixed(s)));
     this.put(`${prefix}.weight`, [output, input, ...spatial], 1, scale);
     if (this.weights.has(`${prefix}.bias`)) this.put(`${prefix}.bias`, [output], -1, scale);
   }
@@ -204,7 +204,7 @@ class UNetWidener {
     const n = axisSize(input, 'old');
     const eye = new Float32Array(n * n);
     for (let i = 0; i < n; i++) eye[i * n + i] = 1;
-    const maps = [segmentMap(output), segmentMap(input), identity(1), identity(1)];
+    const maps = [segmentMap(output), segmentMap(input), segmentMap(fixed(1)), segmentMap(fixed(1))];
     this.out.set(`${prefix}.weight`, remap({ dtype: 'float32', shape: [n, n, 1, 1], data: eye }, maps, { splitAxis: 1, noise: this.noise, rng: this.rng }));
     this.out.set(`${prefix}.bias`, { dtype: 'float32', shape: [axisSize(output, 'new')], data: new Float32Array(axisSize(output, 'new')) });
   }
@@ -215,8 +215,4 @@ class UNetWidener {
     this.read.add(name);
     this.out.set(name, remap(t, maps, { splitAxis, noise: this.noise, rng: this.rng, scale }));
   }
-}
-
-function identity(n: number): IndexMap {
-  return { src: Int32Array.from({ length: n }, (_, i) => i), k: new Int32Array(n).fill(1), r: new Int32Array(n) };
 }

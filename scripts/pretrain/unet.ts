@@ -52,6 +52,7 @@ import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '.
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { widenUNet } from '../../lib/pretrain/widen-unet';
 import { readSafetensors } from '../../lib/io/safetensors';
+import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
 import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
@@ -70,14 +71,23 @@ function startProducer(cache: string, out: string, batch: number, until: number)
   return child;
 }
 
-/** `<dir>/unet`'s trained weights widened to `config`; prints where the wider model only approximates the old one. */
-function widenedStore(dir: string, config: Record<string, unknown>): { store: ParamStore; warmFrom: string } {
+/** `<dir>/unet` and its weight files, checked before the VAE and text encoder load. */
+function widenSource(dir: string): { unetDir: string; files: string[] } {
   const unetDir = path.join(dir, 'unet');
-  const weightsFile = path.join(unetDir, 'diffusion_pytorch_model.safetensors');
-  const oldConfig = JSON.parse(fs.readFileSync(path.join(unetDir, 'config.json'), 'utf8'));
-  const wide = widenUNet(oldConfig, config as never, readSafetensors(weightsFile).tensors, { seed: UNET_SEED });
+  try {
+    return { unetDir, files: weightFiles(unetDir) };
+  } catch (e) {
+    throw new Error(`pretrain/unet: --widen-from: no trained UNet weights at ${unetDir}: ${(e as Error).message}`);
+  }
+}
+
+/** Those trained weights widened to `config`; prints where the wider model only approximates the old one. */
+function widenedStore(source: { unetDir: string; files: string[] }, config: Record<string, unknown>): { store: ParamStore; warmFrom: string } {
+  const oldConfig = readComponentConfig(source.unetDir);
+  const trained = new Map(source.files.flatMap((f) => [...readSafetensors(f).tensors]));
+  const wide = widenUNet(oldConfig as never, config as never, trained, { seed: UNET_SEED });
   for (const a of wide.approximations) console.log(`widen: approximated: ${a}`);
-  return { store: ParamStore.fromHost(wide.weights), warmFrom: `${weightsFile} (${(oldConfig.block_out_channels as number[]).join('/')})` };
+  return { store: ParamStore.fromHost(wide.weights), warmFrom: `${source.files.join(', ')} (${(oldConfig.block_out_channels as number[]).join('/')})` };
 }
 
 async function main(): Promise<void> {
@@ -128,11 +138,8 @@ async function main(): Promise<void> {
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
   const config = unetConfig(channels, Number(args.rest.layers ?? 1));
   // Session 10: checkpoints do not outlive a machine, so a wider UNet starts from the trained one (widen-unet.ts).
-  const widenFrom = args.rest['widen-from'] === undefined ? undefined : String(args.rest['widen-from']);
-  if (widenFrom !== undefined && args.rest['warm-start']) throw new Error('pretrain/unet: --widen-from and --warm-start both choose the starting weights; pass one');
-  if (widenFrom !== undefined && !fs.existsSync(path.join(widenFrom, 'unet', 'diffusion_pytorch_model.safetensors'))) {
-    throw new Error(`pretrain/unet: --widen-from: no trained UNet weights at ${path.join(widenFrom, 'unet', 'diffusion_pytorch_model.safetensors')}`);
-  }
+  if (args.rest['widen-from'] !== undefined && args.rest['warm-start']) throw new Error('pretrain/unet: --widen-from and --warm-start both choose the starting weights; pass one');
+  const widenFrom = args.rest['widen-from'] === undefined ? undefined : widenSource(String(args.rest['widen-from']));
   if (!args.rest['eval-only'] && widenFrom === undefined) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
 
   const vaeDir = path.join(args.out, 'vae');
