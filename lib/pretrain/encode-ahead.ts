@@ -30,11 +30,13 @@ export interface StepBatch {
 export interface StepBatchOptions {
   batch: number;
   size: number;
+  /** fraction of close-up items (worldBatch's closeUps) */
+  closeUps?: number;
 }
 
 /** The batch of a training step from the step's rng: what the loss function would compute inline. */
 export function stepBatch(vae: AutoencoderKL, rng: Rng, o: StepBatchOptions): StepBatch {
-  const b = worldBatch(rng.fork('data'), { batch: o.batch, size: o.size });
+  const b = worldBatch(rng.fork('data'), { batch: o.batch, size: o.size, closeUps: o.closeUps });
   const latents = tf.tidy(() => vae.encodeLatents(toTf(b.images) as tf.Tensor4D, rng.fork('posterior')));
   return { latents, masks: b.masks, captions: b.captions };
 }
@@ -69,19 +71,20 @@ export function readCursor(dir: string): number | undefined {
   }
 }
 
-/** Atomic (temp file + rename), so the trainer never reads half a batch. `vaeId` names the encoder. */
-export function writeAheadBatch(dir: string, step: number, b: StepBatch, vaeId: string): void {
+/** Atomic (temp file + rename), so the trainer never reads half a batch. `vaeId` names the encoder, `closeUps` the data mix. */
+export function writeAheadBatch(dir: string, step: number, b: StepBatch, vaeId: string, closeUps = 0): void {
   fs.mkdirSync(dir, { recursive: true });
   const z = b.latents;
   writeSafetensors(aheadFile(dir, step), {
     latents: hostTensor('float32', [...z.shape], z.dataSync() as Float32Array),
     masks: { ...b.masks, data: Uint8Array.from(b.masks.data), dtype: 'uint8' },
-  }, { step: String(step), vae: vaeId, captions: JSON.stringify(b.captions) });
+  }, { step: String(step), vae: vaeId, closeUps: String(closeUps), captions: JSON.stringify(b.captions) });
 }
 
 /**
  * Step `step`'s batch if the producer wrote it for this VAE (the file is removed), else undefined. A file for
- * another VAE or batch shape, or one that cannot be read, is removed and ignored: the step then encodes inline.
+ * another VAE, batch shape or close-up fraction, or one that cannot be read, is removed and ignored: the step then
+ * encodes inline.
  */
 export function takeAheadBatch(dir: string, step: number, vaeId: string, o: StepBatchOptions): StepBatch | undefined {
   const file = aheadFile(dir, step);
@@ -91,7 +94,8 @@ export function takeAheadBatch(dir: string, step: number, vaeId: string, o: Step
     const z = tensors.get('latents');
     const m = tensors.get('masks');
     const captions = JSON.parse(metadata.captions ?? '[]') as string[];
-    const ok = metadata.vae === vaeId && metadata.step === String(step) && z && m && z.shape[0] === o.batch &&
+    const ok = metadata.vae === vaeId && metadata.step === String(step) && (metadata.closeUps ?? '0') === String(o.closeUps ?? 0) &&
+      z && m && z.shape[0] === o.batch &&
       m.shape.join() === [o.batch, o.size, o.size, 1].join() && captions.length === o.batch;
     if (!ok) return undefined;
     return { latents: tf.tensor4d(z.data as Float32Array, z.shape as [number, number, number, number]), masks: hostTensor('float32', m.shape, Float32Array.from(m.data)), captions };
@@ -151,7 +155,7 @@ export async function produceAhead(vae: AutoencoderKL, o: ProduceOptions): Promi
     try {
       // The trainer may have passed `next` while it was encoded: then the file would only be pruned.
       if ((readCursor(o.dir) ?? 0) < next) {
-        writeAheadBatch(o.dir, next, b, o.vaeId);
+        writeAheadBatch(o.dir, next, b, o.vaeId, o.closeUps);
         written++;
       }
     } finally {

@@ -17,6 +17,8 @@ export interface WorldBatchOptions {
   size?: number;
   /** default 'train' */
   split?: Split;
+  /** fraction of items posed as close-ups (randomScene's closeUp; default 0) */
+  closeUps?: number;
 }
 
 export interface WorldBatch {
@@ -49,9 +51,14 @@ export function packScenes(scenes: RenderedScene[]): WorldBatch {
 }
 
 export function worldBatch(rng: Rng, o: WorldBatchOptions): WorldBatch {
-  const scenes = Array.from({ length: o.batch }, (_, i) =>
-    randomScene(rng.fork(`item:${i}`), { split: o.split ?? 'train', size: o.size ?? 64 }),
-  );
+  const closeUps = o.closeUps ?? 0;
+  if (!(closeUps >= 0 && closeUps <= 1)) throw new Error(`world-data: closeUps must be a fraction in [0, 1], got ${o.closeUps}`);
+  // Its own fork decides the close-ups, so items keep their identity, background and pose draws whatever the fraction.
+  const pick = rng.fork('close-ups');
+  const scenes = Array.from({ length: o.batch }, (_, i) => {
+    const closeUp = closeUps > 0 && pick.nextDouble() < closeUps;
+    return randomScene(rng.fork(`item:${i}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp });
+  });
   return packScenes(scenes);
 }
 

@@ -287,6 +287,8 @@ export interface RandomSceneOptions extends Omit<RenderOptions, 'seed'> {
   split?: Split;
   /** restrict to these backgrounds (default all) */
   backgrounds?: readonly BackgroundKind[];
+  /** pose the subject larger than the world's range (samplePose's closeUp) */
+  closeUp?: boolean;
 }
 
 /** Draws an identity of the split, a pose and a background from `rng`, then renders it. */
@@ -296,9 +298,10 @@ export function randomScene(rng: Rng, opts: RandomSceneOptions = {}): RenderedSc
   if (kinds.length === 0) throw new Error('world: randomScene needs at least one background');
   const subject = pool[rng.int(pool.length)];
   const background = kinds[rng.int(kinds.length)];
-  const pose = samplePose(subject.cls, rng);
+  const pose = samplePose(subject.cls, rng, undefined, opts.closeUp);
   const seed = rng.int(0x7fffffff);
-  return renderScene({ subject, pose, background }, { ...opts, seed });
+  const { split: _split, backgrounds: _kinds, closeUp: _closeUp, ...render } = opts;
+  return renderScene({ subject, pose, background }, { ...render, seed });
 }
 
 /**

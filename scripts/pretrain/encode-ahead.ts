@@ -4,7 +4,7 @@
  * step skips that work. `unet.js --encode-ahead` starts it as a child process and it exits with its parent;
  * by hand:
  *
- *   node dist/scripts/pretrain/encode-ahead.js --cache DIR --out MODEL_DIR --until STEPS [--batch 16] [--ahead 6]
+ *   node dist/scripts/pretrain/encode-ahead.js --cache DIR --out MODEL_DIR --until STEPS [--batch 16] [--ahead 6] [--close-ups F]
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -18,7 +18,7 @@ import { UNET_IMAGE_SIZE, UNET_SEED } from './unet-config';
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      cache: { type: 'string' }, out: { type: 'string' }, until: { type: 'string' }, batch: { type: 'string' }, ahead: { type: 'string' },
+      cache: { type: 'string' }, out: { type: 'string' }, until: { type: 'string' }, batch: { type: 'string' }, ahead: { type: 'string' }, 'close-ups': { type: 'string' },
     },
   });
   if (!values.cache || !values.out || !values.until) throw new Error('needs --cache DIR --out MODEL_DIR --until STEPS');
@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     batch: Number(values.batch ?? 16),
     size: UNET_IMAGE_SIZE,
     ahead: Number(values.ahead ?? 6),
+    closeUps: Number(values['close-ups'] ?? 0),
     until: Number(values.until),
     stop: () => stopped || (process.send !== undefined && !process.connected),
   });

@@ -14,6 +14,8 @@
  *          --min-snr γ (5; 0 = plain MSE), --warm-start (no checkpoint: continue from <out>/unet's weights),
  *          --ema DECAY (keep a weight average, export it, evaluate it beside the trained weights),
  *          --fg-weight W (1: plain loss; W > 1 weighs the subject's latent pixels W× the background's),
+ *          --close-ups F (0: that fraction of each batch's subjects is posed larger than the world's scale range,
+ *          lib/world/pose.ts CLOSE_UP_SCALE, so texture is a larger share of the loss),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
@@ -63,8 +65,8 @@ const CFG_DROPOUT = 0.1;
 const MODEL_INDEX = detexModelIndex('detex-mini: pretrained on the procedural world (lib/world, train split) by scripts/pretrain; see TRAINING.md');
 
 /** The encode-ahead child (scripts/pretrain/encode-ahead.ts); its IPC channel ties its life to this process. */
-function startProducer(cache: string, out: string, batch: number, until: number): ChildProcess {
-  const child = fork(path.join(__dirname, 'encode-ahead.js'), ['--cache', cache, '--out', out, '--batch', String(batch), '--until', String(until)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startProducer(cache: string, out: string, batch: number, until: number, closeUps: number): ChildProcess {
+  const child = fork(path.join(__dirname, 'encode-ahead.js'), ['--cache', cache, '--out', out, '--batch', String(batch), '--until', String(until), '--close-ups', String(closeUps)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('exit', (code) => {
     if (code) console.warn(`encode-ahead exited with code ${code}: steps encode inline from here`);
   });
@@ -99,7 +101,7 @@ async function main(): Promise<void> {
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
-    'widen-from': { type: 'string' },
+    'widen-from': { type: 'string' }, 'close-ups': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
@@ -109,6 +111,9 @@ async function main(): Promise<void> {
   const emaDecay = args.rest.ema === undefined ? undefined : Number(args.rest.ema);
   // Subject-weighted loss (lib/pretrain/foreground-weight.ts) from run 9 on: class and pattern were not learned.
   const fgWeight = Number(args.rest['fg-weight'] ?? 1);
+  // Session 11: the pattern words are still ignored; close-ups make the subject's texture a larger share of the loss.
+  const closeUps = Number(args.rest['close-ups'] ?? 0);
+  if (!(closeUps >= 0 && closeUps <= 1)) throw new Error(`pretrain/unet: --close-ups must be a fraction in [0, 1], got '${args.rest['close-ups']}'`);
   // Caption contrast (lib/pretrain/caption-contrast.ts) from session 7: more steps of the plain loss left the class
   // and pattern words nearly unused.
   const contrast = Number(args.rest.contrast ?? 0);
@@ -205,7 +210,7 @@ async function main(): Promise<void> {
     } else await evaluate(0);
   } else {
     const ahead = args.rest['encode-ahead'] ? aheadDir(args.cache) : undefined;
-    const producer = ahead ? startProducer(args.cache, args.out, batch, args.steps ?? 5000) : undefined;
+    const producer = ahead ? startProducer(args.cache, args.out, batch, args.steps ?? 5000, closeUps) : undefined;
     let taken = 0;
     const result = await runLoop({
       dir: args.cache,
@@ -219,7 +224,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -233,9 +238,9 @@ async function main(): Promise<void> {
       },
       loss: ({ rng, step }) => {
         if (ahead) writeCursor(ahead, step);
-        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: UNET_IMAGE_SIZE }) : undefined;
+        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: UNET_IMAGE_SIZE, closeUps }) : undefined;
         if (ready) taken++;
-        const b = ready ?? stepBatch(vae, rng, { batch, size: UNET_IMAGE_SIZE });
+        const b = ready ?? stepBatch(vae, rng, { batch, size: UNET_IMAGE_SIZE, closeUps });
         const drop = rng.fork('cfg');
         const captions = b.captions.map((c) => (drop.nextDouble() < CFG_DROPOUT ? '' : c));
         const latents = b.latents;

@@ -57,7 +57,7 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     });
   });
 
-  it('should ignore (and remove) a batch made with another VAE or batch size or unreadable, and prune passed steps', async () => {
+  it('should ignore (and remove) a batch made with another VAE, batch size or close-up fraction or unreadable, and prune passed steps', async () => {
     const dir = aheadDir(tempDir('detex-ahead-'));
     await expectNoLeak(() => {
       const b = stepBatch(vae, loopStepRng(1, 3), o);
@@ -69,6 +69,17 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     assert.strictEqual(takeAheadBatch(dir, 3, 'v1', o), undefined);
     assert.ok(!fs.existsSync(path.join(dir, 'step-0000003.safetensors')));
     assert.strictEqual(takeAheadBatch(dir, 4, 'v1', { batch: 3, size: 64 }), undefined);
+    // a batch drawn with another close-up fraction is another step's data
+    await expectNoLeak(() => {
+      const b = stepBatch(vae, loopStepRng(1, 6), o);
+      writeAheadBatch(dir, 6, b, 'v1', 0.5);
+      writeAheadBatch(dir, 7, b, 'v1', 0.5);
+      b.latents.dispose();
+    });
+    assert.strictEqual(takeAheadBatch(dir, 6, 'v1', o), undefined);
+    const mixed = takeAheadBatch(dir, 7, 'v1', { ...o, closeUps: 0.5 });
+    assert.ok(mixed, 'the same fraction is taken');
+    mixed.latents.dispose();
     fs.writeFileSync(path.join(dir, 'step-0000005.safetensors'), 'not a safetensors file');
     assert.strictEqual(takeAheadBatch(dir, 5, 'v1', o), undefined);
     pruneAhead(dir, 8);
