@@ -46,6 +46,16 @@ export class TextConditioner {
     return this.model.config.hidden_size;
   }
 
+  /** The 77 token ids of each caption, as `embed` reads them. */
+  tokenIds(captions: readonly string[]): number[][] {
+    return this.tokenizer.call(captions, { maxLength: 77 }).inputIds;
+  }
+
+  /** A word's own ids (without the start and end tokens). */
+  wordIds(word: string): number[] {
+    return this.tokenizer.encode(word).slice(1, -1);
+  }
+
   /** [B, 77, width]; the caller owns it. */
   embed(captions: readonly string[]): tf.Tensor3D {
     const ids = this.tokenizer.call(captions, { maxLength: 77 }).inputIds;

@@ -14,6 +14,8 @@
  *          --min-snr γ (5; 0 = plain MSE), --warm-start (no checkpoint: continue from <out>/unet's weights),
  *          --ema DECAY (keep a weight average, export it, evaluate it beside the trained weights),
  *          --fg-weight W (1: plain loss; W > 1 weighs the subject's latent pixels W× the background's),
+ *          --attend λ (0: off; adds λ × the word-attention term of lib/pretrain/word-attention.ts: each attn2 layer
+ *          must put ≥ --attend-target τ (0.2) of the subject's attention on --attend-on pattern[,class,colour]'s word),
  *          --close-ups F (0: that fraction of each batch's subjects is posed larger than the world's scale range,
  *          lib/world/pose.ts CLOSE_UP_SCALE, so texture is a larger share of the loss),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
@@ -36,7 +38,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { writeFileAtomic } from '../../lib/io/atomic-write';
-import { toTf } from '../../lib/io/host-tensor';
+import { HostTensor, toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
@@ -59,6 +61,8 @@ import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
 import { attributeSeparation, separationHinge } from '../../lib/pretrain/text-separation';
+import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
+import { AttentionMaps } from '../../lib/models/unet/attention-capture';
 
 const CFG_DROPOUT = 0.1;
 
@@ -92,6 +96,19 @@ function widenedStore(source: { unetDir: string; files: string[] }, config: Reco
   return { store: ParamStore.fromHost(wide.weights), warmFrom: `${source.files.join(', ')} (${(oldConfig.block_out_channels as number[]).join('/')})` };
 }
 
+/** The word-attention term over every attn2 layer, for each attended attribute (summed), or undefined when no caption has one. */
+function wordAttention(
+  text: TextConditioner, attrs: readonly AttendedAttribute[], target: number,
+): (maps: AttentionMaps, captions: readonly string[], masks: HostTensor) => { loss: tf.Scalar; share: tf.Scalar } | undefined {
+  return (maps, captions, masks) => {
+    const ids = text.tokenIds(captions);
+    const m = toTf(masks) as tf.Tensor4D;
+    const terms = attrs.flatMap((a) => wordAttentionLoss(maps, attributeTokenPositions(captions, ids, a, (w) => text.wordIds(w)), m, target) ?? []);
+    if (terms.length === 0) return undefined;
+    return { loss: tf.addN(terms.map((t) => t.loss)) as tf.Scalar, share: tf.div(tf.addN(terms.map((t) => t.share)), terms.length) as tf.Scalar };
+  };
+}
+
 async function main(): Promise<void> {
   await initBackend();
   const root = path.resolve(__dirname, '..', '..', '..');
@@ -102,6 +119,7 @@ async function main(): Promise<void> {
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'close-ups': { type: 'string' },
+    attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = Number(args.rest['eval-every'] ?? 300);
@@ -114,6 +132,12 @@ async function main(): Promise<void> {
   // Session 11: the pattern words are still ignored; close-ups make the subject's texture a larger share of the loss.
   const closeUps = Number(args.rest['close-ups'] ?? 0);
   if (!(closeUps >= 0 && closeUps <= 1)) throw new Error(`pretrain/unet: --close-ups must be a fraction in [0, 1], got '${args.rest['close-ups']}'`);
+  // Session 11: the subject's queries put 3-4 % of their attention on the pattern word (lib/pretrain/word-attention.ts).
+  const attend = Number(args.rest.attend ?? 0);
+  const attendOn = parseAttendedAttributes(String(args.rest['attend-on'] ?? 'pattern'));
+  const attendTarget = Number(args.rest['attend-target'] ?? 0.2);
+  if (!(attend >= 0)) throw new Error(`pretrain/unet: --attend must be a number ≥ 0, got '${args.rest.attend}'`);
+  if (!(attendTarget > 0 && attendTarget < 1)) throw new Error(`pretrain/unet: --attend-target must be in (0, 1), got '${args.rest['attend-target']}'`);
   // Caption contrast (lib/pretrain/caption-contrast.ts) from session 7: more steps of the plain loss left the class
   // and pattern words nearly unused.
   const contrast = Number(args.rest.contrast ?? 0);
@@ -152,6 +176,7 @@ async function main(): Promise<void> {
   const vaeId = weightsId(path.join(vaeDir, 'diffusion_pytorch_model.safetensors'));
   const tokenizerFallback = path.join(root, 'models', 'detex-tiny', 'tokenizer');
   const text = TextConditioner.load(args.out, tokenizerFallback);
+  const attendWords = wordAttention(text, attendOn, attendTarget);
   const scheduler = DDIMScheduler.fromConfig(SCHEDULER_CONFIG);
   const ckpt = path.join(args.cache, CHECKPOINT_FILE);
   const { store, warmFrom } =
@@ -224,7 +249,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -247,14 +272,20 @@ async function main(): Promise<void> {
         const conditioned = joint?.embed(captions);
         const ehs = conditioned?.ehs ?? text.embed(captions);
         const n = makeTrainingNoise(scheduler, latents, rng.fork('noise'));
-        const pred = unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
+        const attended = attend > 0 ? unet.forwardWithAttention(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs) : undefined;
+        const pred = attended ? attended.sample : unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
+        const attention = attended ? attendWords(attended.attentionMaps, captions, b.masks) : undefined;
         const plainPerItem = tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3]) as tf.Tensor1D;
         const perItem = fgWeight === 1
           ? plainPerItem
           : weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(b.masks) as tf.Tensor4D, pred.shape[1], fgWeight));
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        const denoising = conditioned ? (tf.add(diffusion, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : diffusion;
-        const anchorLog: Record<string, tf.Scalar> = conditioned ? { anchor: conditioned.anchor } : {};
+        const anchored = conditioned ? (tf.add(diffusion, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : diffusion;
+        const denoising = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;
+        const anchorLog: Record<string, tf.Scalar> = {
+          ...(conditioned ? { anchor: conditioned.anchor } : {}),
+          ...(attention ? { attend: attention.loss, share: attention.share } : {}),
+        };
         if (contrast === 0) return { loss: denoising, logs: anchorLog };
         // The same noisy latents and timesteps under captions with the class or the pattern word swapped.
         const pick = rng.fork('contrast');
