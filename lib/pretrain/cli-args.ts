@@ -77,3 +77,15 @@ export function initialStore(args: RunArgs, checkpointFile: string, weightsFile:
   }
   return { store: ParamStore.initializing(seededInitializer(seed)) };
 }
+
+/**
+ * `--eval-every N`, checked: evaluations run at checkpoints, so N must be a positive multiple of the checkpoint
+ * interval (an `--eval-every 750` with checkpoints every 100 would evaluate only at 1500, 3000, … without a word).
+ */
+export function evalInterval(name: string, raw: unknown, fallback: number, checkpointEvery: number): number {
+  const n = raw === undefined ? fallback : Number(raw);
+  if (!(Number.isInteger(n) && n > 0 && n % checkpointEvery === 0)) {
+    throw new Error(`pretrain/${name}: --eval-every must be a positive multiple of the checkpoint interval ${checkpointEvery}, got '${String(raw)}'`);
+  }
+  return n;
+}

@@ -5,5 +5,5 @@ export { clipByGlobalNorm } from './grad-clip';
 export { saveCheckpoint, loadCheckpoint, fingerprint } from './checkpoint';
 export { exportComponent, ExportOptions } from './export';
 export { worldBatch, evalScenes, packScenes, imagesTensor, WorldBatch, WorldBatchOptions } from './world-data';
-export { parseRunArgs, refuseToOverwriteTrained, initialStore, RunArgs } from './cli-args';
+export { parseRunArgs, refuseToOverwriteTrained, initialStore, evalInterval, RunArgs } from './cli-args';
 export { AdamW } from '../detex/adamw';

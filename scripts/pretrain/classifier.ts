@@ -16,13 +16,15 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
-import { CHECKPOINT_FILE, evalScenes, exportComponent, initialStore, parseRunArgs, refuseToOverwriteTrained, runLoop } from '../../lib/pretrain';
+import { CHECKPOINT_FILE, evalScenes, exportComponent, initialStore, evalInterval, parseRunArgs, refuseToOverwriteTrained, runLoop } from '../../lib/pretrain';
 import { classifierBatch } from '../../lib/pretrain/classifier-data';
 import { AttributeScores, classifierScores, vaeRoundTrip } from '../../lib/pretrain/classifier-eval';
 import {
   ATTRIBUTE_CLASSIFIER_WEIGHTS, WORLD_ATTRIBUTES, WorldAttributeClassifier, attributeClassifierConfig,
 } from '../../lib/metrics/world-attributes';
 import { HostTensor } from '../../lib/io/host-tensor';
+
+const CHECKPOINT_EVERY = 50;
 
 const SEED = 7301;
 const EVAL_SEED = 4343;
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   console.log(`backend ${info.backend} (${info.provider})`);
   const batch = Number(args.rest.batch ?? 32);
   const evalN = Number(args.rest['eval-n'] ?? 256);
-  const evalEvery = Number(args.rest['eval-every'] ?? 100);
+  const evalEvery = evalInterval('classifier', args.rest['eval-every'], 100, CHECKPOINT_EVERY);
   const evalOnly = Boolean(args.rest['eval-only']);
   const outDir = path.join(args.out, FOLDER);
 
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
     schedule: { lr: 2e-3, warmupSteps: 20, totalSteps: args.steps ?? 220, minRatio: 0.05 },
     adam: { weightDecay: 1e-2 },
     clipNorm: 2,
-    checkpointEvery: 50,
+    checkpointEvery: CHECKPOINT_EVERY,
     minutes: args.minutes,
     maxSteps: args.maxSteps,
     handleSignals: true,

@@ -42,7 +42,7 @@ import { HostTensor, toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
-import { CHECKPOINT_FILE, exportComponent, initialStore, loadCheckpoint, parseRunArgs, refuseToOverwriteTrained, runLoop } from '../../lib/pretrain';
+import { CHECKPOINT_FILE, exportComponent, initialStore, loadCheckpoint, evalInterval, parseRunArgs, refuseToOverwriteTrained, runLoop } from '../../lib/pretrain';
 import { aheadDir, stepBatch, takeAheadBatch, writeCursor } from '../../lib/pretrain/encode-ahead';
 import { evaluateT2I, formatT2IScores } from '../../lib/pretrain/t2i-eval';
 import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
@@ -63,6 +63,8 @@ import { JointTextTraining } from '../../lib/pretrain/joint-text';
 import { attributeSeparation, separationHinge } from '../../lib/pretrain/text-separation';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
 import { AttentionMaps } from '../../lib/models/unet/attention-capture';
+
+const CHECKPOINT_EVERY = 100;
 
 const CFG_DROPOUT = 0.1;
 
@@ -122,7 +124,7 @@ async function main(): Promise<void> {
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
-  const evalEvery = Number(args.rest['eval-every'] ?? 300);
+  const evalEvery = evalInterval('unet', args.rest['eval-every'], 300, CHECKPOINT_EVERY);
   // Min-SNR-γ weighting (lib/schedulers/min-snr.ts) from step 1650 of run 2 on; --min-snr 0 turns it off.
   const minSnr = Number(args.rest['min-snr'] ?? 5);
   // A weight average (lib/pretrain/ema.ts) from run 6 on; exported and evaluated beside the trained weights.
@@ -245,7 +247,7 @@ async function main(): Promise<void> {
       lrScale: joint ? (name) => (name.startsWith('text_encoder/') ? textLrScale : 1) : undefined,
       adam: { weightDecay: 1e-2 },
       clipNorm: 1,
-      checkpointEvery: 100,
+      checkpointEvery: CHECKPOINT_EVERY,
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,

@@ -19,10 +19,12 @@ import { initBackend } from '../../lib/backend';
 import { toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
-import { evalScenes, exportComponent, parseRunArgs, runLoop, worldBatch } from '../../lib/pretrain';
+import { evalScenes, exportComponent, evalInterval, parseRunArgs, runLoop, worldBatch } from '../../lib/pretrain';
 import { imageGrid, meanPsnr } from '../../lib/pretrain/grid';
 import { reconstructionLoss } from '../../lib/pretrain/vae-loss';
 import { vaeRoundTripScores } from '../../lib/pretrain/vae-oracle';
+
+const CHECKPOINT_EVERY = 100;
 
 const SEED = 20240301;
 /** vae.ts's held-out PSNR set, so the numbers continue its table */
@@ -38,7 +40,7 @@ async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..', '..');
   const args = parseRunArgs('vae-decoder', root, { batch: { type: 'string' }, 'eval-every': { type: 'string' } });
   const batch = Number(args.rest.batch ?? 8);
-  const evalEvery = Number(args.rest['eval-every'] ?? 200);
+  const evalEvery = evalInterval('vae-decoder', args.rest['eval-every'], 200, CHECKPOINT_EVERY);
   const vaeDir = path.join(args.out, 'vae');
   const config = JSON.parse(fs.readFileSync(path.join(vaeDir, 'config.json'), 'utf8')) as Record<string, unknown>;
   const vae = AutoencoderKL.load(vaeDir);
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     schedule: { lr: 3e-4, warmupSteps: 50, totalSteps: args.steps ?? 1500, minRatio: 0.05 },
     adam: { weightDecay: 0 },
     clipNorm: 1,
-    checkpointEvery: 100,
+    checkpointEvery: CHECKPOINT_EVERY,
     minutes: args.minutes,
     maxSteps: args.maxSteps,
     handleSignals: true,

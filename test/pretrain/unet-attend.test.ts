@@ -45,11 +45,13 @@ describe('scripts/pretrain/unet.js --attend (word attention) and --close-ups', f
     assert.strictEqual(meta.closeUps, '0.5');
   });
 
-  it('should refuse a bad --attend-on, --attend-target or --close-ups before training', () => {
+  it('should refuse a bad --attend-on, --attend-target, --close-ups or --eval-every before training', () => {
     const fail = (extra: string[], re: RegExp) =>
       assert.throws(() => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-attend-bad-'), '--cache', dirs('detex-unet-attend-bad-c-'), ...extra], { stdio: 'pipe' }), (e: Error & { stderr?: Buffer }) => re.test(String(e.stderr)));
     fail(['--attend', '0.1', '--attend-on', 'shape'], /attend one or more of pattern, class, colour; got 'shape'/);
     fail(['--attend', '0.1', '--attend-target', '1.5'], /--attend-target must be in \(0, 1\), got '1.5'/);
     fail(['--close-ups', '2'], /--close-ups must be a fraction in \[0, 1\], got '2'/);
+    // evaluations run at checkpoints (every 100 steps): 750 would evaluate only at 1500, 3000, … (run 16 did)
+    fail(['--eval-every', '750'], /--eval-every must be a positive multiple of the checkpoint interval 100, got '750'/);
   });
 });
