@@ -1,6 +1,6 @@
 /**
  * An attention term that makes the UNet look at an attribute word where the subject is. Why: on detex-mini the
- * cross-attention over the subject's pixels puts 2.6–4.2 % of its mass on the pattern word (session 11, shipped run
+ * cross-attention over the subject's pixels puts 0.8–4 % of its mass on the pattern word (session 11, shipped run
  * 14 at t = 500) and most on the padding and the words after it, whose hidden states carry the pattern word only
  * faintly (relative change 0.10–0.24 between pattern words); the UNet draws the same texture for "striped",
  * "dotted" and "checked". DETEX's own attention loss pulls [P_i] onto the subject mask; this is the same idea for
@@ -11,6 +11,9 @@
  *
  * a_word = the head-mean attention probability of the word's tokens (summed); area = the mask's share of each map
  * pixel. Zero once the word gets its share, so it cannot pull every query onto one token.
+ *
+ * Measured (TRAINING.md, run 16): the share rose to 0.3 and the word then changed the drawing, but not into its
+ * pattern, and DETEX's [V] stopped carrying the subject's colour — a base model trained with it must pass the gate.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AttentionMaps } from '../models/unet/attention-capture';
