@@ -14,26 +14,22 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../random';
-import { article as articleFor, worldVocabulary } from '../world';
+import { article as articleFor } from '../world';
+import { CAPTION_ATTRIBUTE_WORDS, CaptionAttribute, parseAttributeList } from './caption-attributes';
 
-export type ContrastAttribute = 'class' | 'pattern' | 'colour';
+export type ContrastAttribute = CaptionAttribute;
 
 const CONTRAST_ATTRIBUTES: readonly ContrastAttribute[] = ['class', 'pattern', 'colour'];
 
 /** A comma-separated list of attributes to swap ("class,pattern", "pattern"), checked. */
 export function parseContrastAttributes(list: string): ContrastAttribute[] {
-  const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const bad = names.filter((s) => !CONTRAST_ATTRIBUTES.includes(s as ContrastAttribute));
-  if (names.length === 0 || bad.length > 0) {
-    throw new Error(`caption contrast: swap one or more of ${CONTRAST_ATTRIBUTES.join(', ')}; got '${list}'`);
-  }
-  return [...new Set(names)] as ContrastAttribute[];
+  return parseAttributeList(list, CONTRAST_ATTRIBUTES, 'caption contrast: swap');
 }
 
-const VOCAB = worldVocabulary();
-const CLASS_WORDS: readonly string[] = VOCAB.classes;
-const PATTERN_WORD_LIST: readonly string[] = VOCAB.patterns.map((p) => VOCAB.patternWords[p]);
-const COLOUR_WORDS: readonly string[] = VOCAB.colours;
+const CLASS_WORDS = CAPTION_ATTRIBUTE_WORDS.class;
+const COLOUR_WORDS = CAPTION_ATTRIBUTE_WORDS.colour;
+/** the pattern words and '' (plain): a swap may add, change or remove the word */
+const PATTERN_WORD_LIST: readonly string[] = ['', ...CAPTION_ATTRIBUTE_WORDS.pattern];
 
 /**
  * The world caption ("a photo of a red striped ball with tilted pose in grass background") with its class

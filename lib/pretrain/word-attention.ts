@@ -17,25 +17,15 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AttentionMaps } from '../models/unet/attention-capture';
-import { worldVocabulary } from '../world';
+import { CAPTION_ATTRIBUTE_WORDS, CaptionAttribute, parseAttributeList } from './caption-attributes';
 
-export type AttendedAttribute = 'pattern' | 'class' | 'colour';
+export type AttendedAttribute = CaptionAttribute;
 
 const ATTENDED: readonly AttendedAttribute[] = ['pattern', 'class', 'colour'];
 
-const VOCAB = worldVocabulary();
-const WORDS: Readonly<Record<AttendedAttribute, readonly string[]>> = {
-  pattern: VOCAB.patterns.map((p) => VOCAB.patternWords[p]).filter((w) => w !== ''),
-  class: VOCAB.classes,
-  colour: VOCAB.colours,
-};
-
 /** A comma-separated list of attributes whose words are attended ("pattern", "pattern,class"), checked. */
 export function parseAttendedAttributes(list: string): AttendedAttribute[] {
-  const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const bad = names.filter((s) => !ATTENDED.includes(s as AttendedAttribute));
-  if (names.length === 0 || bad.length > 0) throw new Error(`word attention: attend one or more of ${ATTENDED.join(', ')}; got '${list}'`);
-  return [...new Set(names)] as AttendedAttribute[];
+  return parseAttributeList(list, ATTENDED, 'word attention: attend');
 }
 
 /** ids of one word alone: the tokenizer's ids between its start and end tokens. */
@@ -47,7 +37,7 @@ export type WordIds = (word: string) => readonly number[];
  */
 export function attributeTokenPositions(captions: readonly string[], ids: readonly (readonly number[])[], attr: AttendedAttribute, wordIds: WordIds): number[][] {
   return captions.map((caption, i) => {
-    const word = caption.split(' ').find((w) => WORDS[attr].includes(w));
+    const word = caption.split(' ').find((w) => CAPTION_ATTRIBUTE_WORDS[attr].includes(w));
     if (word === undefined) return [];
     const piece = wordIds(word);
     const seq = ids[i];
