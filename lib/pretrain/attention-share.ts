@@ -14,6 +14,7 @@ import { Rng } from '../random';
 import { TextConditioner } from './text-cond';
 import { AttendedAttribute, attributeTokenPositions } from './word-attention';
 import { evalScenes, packScenes } from './world-data';
+import { maskOnGrid } from './mask-grid';
 
 export const TOKEN_KINDS = ['pattern', 'colour', 'class', 'other', 'padding', 'start', 'end'] as const;
 export type TokenKind = (typeof TOKEN_KINDS)[number];
@@ -67,9 +68,8 @@ export function attentionShares(
     const noisy = m.scheduler.addNoise(latents, noise, ts) as tf.Tensor4D;
     const r = m.unet.forwardWithAttention(noisy, ts, m.text.embed(batch.captions));
     for (const [layer, map] of Object.entries(r.attentionMaps)) {
-      const [, h, , keys] = map.shape;
-      const s = batch.masks.shape[1];
-      const mask = tf.avgPool(toTf(batch.masks) as tf.Tensor4D, s / h, s / h, 'valid');
+      const [, h, w, keys] = map.shape;
+      const mask = maskOnGrid(toTf(batch.masks) as tf.Tensor4D, h, w, 'attention shares');
       maps.push({ layer, size: h, map: map.dataSync() as Float32Array, mask: mask.dataSync() as Float32Array, keys });
     }
   });

@@ -9,12 +9,13 @@
  * loss.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { maskOnGrid } from './mask-grid';
 
 /** masks: [B, S, S, 1] in {0, 1}; returns [B, L, L, 1] (caller owns it) with per-item mean 1. */
 export function foregroundWeights(masks: tf.Tensor4D, latentSize: number, fgWeight: number): tf.Tensor4D {
   if (!(fgWeight >= 1) || !Number.isFinite(fgWeight)) throw new Error(`foregroundWeights: the foreground weight must be a finite number ≥ 1, got ${fgWeight}`);
   return tf.tidy(() => {
-    const w = tf.add(1, tf.mul(fgWeight - 1, subjectArea(masks, latentSize, 'foregroundWeights')));
+    const w = tf.add(1, tf.mul(fgWeight - 1, maskOnGrid(masks, latentSize, latentSize, 'foregroundWeights')));
     return tf.div(w, tf.mean(w, [1, 2, 3], true)) as tf.Tensor4D;
   });
 }
@@ -27,20 +28,9 @@ export function foregroundWeights(masks: tf.Tensor4D, latentSize: number, fgWeig
  */
 export function subjectOnlyWeights(masks: tf.Tensor4D, latentSize: number): tf.Tensor4D {
   return tf.tidy(() => {
-    const area = subjectArea(masks, latentSize, 'subjectOnlyWeights');
+    const area = maskOnGrid(masks, latentSize, latentSize, 'subjectOnlyWeights');
     return tf.div(area, tf.add(tf.mean(area, [1, 2, 3], true), 1e-8)) as tf.Tensor4D;
   });
-}
-
-/** The mask's area share in each latent pixel, [B, L, L, 1]. */
-function subjectArea(masks: tf.Tensor4D, latentSize: number, caller: string): tf.Tensor4D {
-  const [, s, s2, c] = masks.shape;
-  if (s !== s2 || c !== 1) throw new Error(`${caller}: masks must be [B, S, S, 1], got [${masks.shape.join(', ')}]`);
-  if (!(Number.isInteger(latentSize) && latentSize > 0 && s % latentSize === 0)) {
-    throw new Error(`${caller}: latent size ${latentSize} does not divide the mask size ${s}`);
-  }
-  const f = s / latentSize;
-  return f === 1 ? tf.clone(masks) : tf.avgPool(masks, f, f, 'valid');
 }
 
 /** Mean over items of Σ weights·(pred − target)² / (pixels · channels): the weighted MSE of each item, [B]. */

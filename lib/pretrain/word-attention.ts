@@ -18,6 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AttentionMaps } from '../models/unet/attention-capture';
 import { CAPTION_ATTRIBUTE_WORDS, CaptionAttribute, parseAttributeList } from './caption-attributes';
+import { maskOnGrid } from './mask-grid';
 
 export type AttendedAttribute = CaptionAttribute;
 
@@ -73,9 +74,7 @@ export function wordAttentionLoss(
     const has = tf.tensor1d(itemsWithWord);
     const shares = layers.map((map) => {
       const [, h, w] = map.shape;
-      const s = masks.shape[1];
-      if (s % h !== 0 || masks.shape[2] % w !== 0) throw new Error(`word attention: a ${h}×${w} map does not divide the ${s}-px mask`);
-      const area = tf.avgPool(masks, s / h, s / w, 'valid') as tf.Tensor4D;
+      const area = maskOnGrid(masks, h, w, 'word attention');
       const mass = tf.sum(tf.mul(map, selector), 3, true);
       return tf.div(tf.sum(tf.mul(mass, area), [1, 2, 3]), tf.add(tf.sum(area, [1, 2, 3]), 1e-6)) as tf.Tensor1D;
     });

@@ -63,8 +63,8 @@ describe('pretrain/foreground-weight', () => {
   it('should name a bad weight or a latent size that does not divide the mask', () => {
     const m = mask();
     assert.throws(() => foregroundWeights(m, 2, 0.5), /foreground weight .* ≥ 1, got 0.5/);
-    assert.throws(() => foregroundWeights(m, 3, 2), /latent size 3 does not divide the mask size 8/);
-    assert.throws(() => subjectOnlyWeights(m, 3), /subjectOnlyWeights: latent size 3 does not divide/);
+    assert.throws(() => foregroundWeights(m, 3, 2), /foregroundWeights: a 3×3 grid does not divide the 8×8 mask/);
+    assert.throws(() => subjectOnlyWeights(m, 3), /subjectOnlyWeights: a 3×3 grid does not divide/);
     m.dispose();
   });
 });
