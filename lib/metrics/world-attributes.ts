@@ -226,6 +226,29 @@ function checkConfig(c: AttributeClassifierConfig): void {
   }
 }
 
+/**
+ * For one attribute, how often each true label was read as each label: asked → read → count, every label of
+ * `labels` present in both levels (zeros included), in that order. Tells "draws the wrong pattern" from
+ * "draws none", which an accuracy cannot.
+ */
+export function attributeConfusion(
+  preds: readonly AttributePrediction[],
+  truth: ReadonlyArray<Record<WorldAttribute, string>>,
+  attribute: WorldAttribute,
+  labels: readonly string[],
+): Record<string, Record<string, number>> {
+  if (preds.length !== truth.length) throw new Error(`attributeConfusion: ${preds.length} predictions for ${truth.length} truths`);
+  const out: Record<string, Record<string, number>> = {};
+  for (const a of labels) out[a] = Object.fromEntries(labels.map((r) => [r, 0]));
+  preds.forEach((p, i) => {
+    const asked = truth[i][attribute];
+    const read = p[attribute].label;
+    if (!(asked in out) || !(read in out)) throw new Error(`attributeConfusion: ${attribute} "${asked}" read as "${read}", not both in ${labels.join(', ')}`);
+    out[asked][read]++;
+  });
+  return out;
+}
+
 /** Accuracy per attribute of predictions against true labels. */
 export function attributeAccuracy(preds: readonly AttributePrediction[], truth: ReadonlyArray<Record<WorldAttribute, string>>): Record<WorldAttribute, number> {
   if (preds.length !== truth.length || preds.length === 0) throw new Error(`attributeAccuracy: ${preds.length} predictions for ${truth.length} truths`);

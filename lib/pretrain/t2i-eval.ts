@@ -17,8 +17,8 @@ import { AutoencoderKL } from '../models/vae/autoencoder-kl';
 import { sample } from '../pipelines/sample';
 import { Denoiser } from '../pipelines/types';
 import { DDIMScheduler } from '../schedulers/ddim';
-import { estimateBackground, nearestColour, RenderedScene } from '../world';
-import { attributeAccuracy, sceneAttributeLabels, WorldAttribute, WorldAttributeClassifier } from '../metrics/world-attributes';
+import { estimateBackground, nearestColour, PATTERNS, RenderedScene } from '../world';
+import { attributeAccuracy, attributeConfusion, sceneAttributeLabels, WorldAttribute, WorldAttributeClassifier } from '../metrics/world-attributes';
 import { imageGrid } from './grid';
 import { TextConditioner } from './text-cond';
 import { evalScenes } from './world-data';
@@ -30,16 +30,21 @@ export interface T2IScores {
   referenceBackground: number;
   referenceColour: number;
   n: number;
-  /** classifier accuracy per attribute on the generated images and on the real renders (when given one) */
-  classifier?: { generated: Record<WorldAttribute, number>; reference: Record<WorldAttribute, number> };
+  /**
+   * classifier accuracy per attribute on the generated images and on the real renders (when given one), and what
+   * the generated images' patterns were read as (asked → read → count)
+   */
+  classifier?: { generated: Record<WorldAttribute, number>; reference: Record<WorldAttribute, number>; patternReads: Record<string, Record<string, number>> };
 }
 
 /** Classifier accuracy per attribute of generated images and of the real renders of the same captions. */
 export function classifierT2IScores(classifier: WorldAttributeClassifier, generated: readonly HostTensor[], scenes: readonly RenderedScene[]): NonNullable<T2IScores['classifier']> {
   const truth = scenes.map((s) => sceneAttributeLabels(s.attributes));
+  const reads = classifier.predict(generated);
   return {
-    generated: attributeAccuracy(classifier.predict(generated), truth),
+    generated: attributeAccuracy(reads, truth),
     reference: attributeAccuracy(classifier.predict(scenes.map((s) => s.image)), truth),
+    patternReads: attributeConfusion(reads, truth, 'pattern', PATTERNS),
   };
 }
 
@@ -99,6 +104,8 @@ export function formatT2IScores(s: T2IScores): string[] {
     const c = s.classifier;
     const parts = (Object.keys(c.generated) as WorldAttribute[]).map((a) => `${a} ${c.generated[a].toFixed(2)} (real ${c.reference[a].toFixed(2)})`);
     lines.push(`classifier: ${parts.join(', ')}`);
+    const rows = Object.entries(c.patternReads).map(([asked, read]) => `${asked} → ${Object.entries(read).map(([r, n]) => `${r} ${n}`).join(' ')}`);
+    lines.push(`pattern asked → read as (generated): ${rows.join('; ')}`);
   }
   return lines;
 }

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as path from 'path';
-import { WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
+import { attributeConfusion, sceneAttributeLabels, WorldAttributeClassifier } from '../../lib/metrics/world-attributes';
 import { classifierT2IScores, formatT2IScores } from '../../lib/pretrain/t2i-eval';
 import { evalScenes } from '../../lib/pretrain/world-data';
 import { expectNoLeak } from '../helpers/leak';
@@ -25,8 +25,18 @@ describe('pretrain/t2i with the attribute classifier', function () {
       const sc = classifierT2IScores(clf, shifted, set.scenes);
       assert.ok(sc.generated.background <= coincide + 0.1, `mismatched backgrounds scored ${sc.generated.background} (coinciding ${coincide})`);
       const lines = formatT2IScores({ background: 0.5, colour: 0.25, referenceBackground: 1, referenceColour: 0.9, n: 27, classifier: same });
-      assert.strictEqual(lines.length, 2);
+      assert.strictEqual(lines.length, 3);
       assert.match(lines[1], /^classifier: class \d\.\d\d \(real \d\.\d\d\), colour .*, pattern .*, background 1\.00 \(real 1\.00\)$/);
+      // the read-out counts every image once, and its diagonal is the pattern accuracy
+      const reads = same.patternReads;
+      assert.deepStrictEqual(Object.keys(reads), ['plain', 'stripes', 'dots', 'checks']);
+      const cells = Object.values(reads).flatMap((r) => Object.values(r));
+      assert.strictEqual(cells.reduce((a, b) => a + b, 0), n);
+      const diagonal = Object.keys(reads).reduce((a, k) => a + reads[k][k], 0);
+      assert.ok(Math.abs(diagonal / n - same.generated.pattern) < 1e-9);
+      assert.match(lines[2], /^pattern asked → read as \(generated\): plain → plain \d+ stripes \d+ dots \d+ checks \d+; stripes → /);
+      assert.throws(() => attributeConfusion(clf.predict(real.slice(0, 2)), set.scenes.slice(0, 2).map((s) => sceneAttributeLabels(s.attributes)), 'pattern', ['plain']),
+        /attributeConfusion: pattern "\w+" read as "\w+", not both in plain/);
     } finally {
       clf.dispose();
     }
