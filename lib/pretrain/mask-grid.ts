@@ -13,6 +13,9 @@ export function maskOnGrid(masks: tf.Tensor4D, h: number, w: number, caller: str
       throw new Error(`${caller}: a ${h}×${w} grid does not divide the ${s}×${s2} mask`);
     }
   }
+  // a latent or attention grid shrinks both sides by the same factor; unequal ones mean the wrong grid (a square
+  // latent for a non-square mask)
+  if (s / h !== s2 / w) throw new Error(`${caller}: a ${h}×${w} grid shrinks the ${s}×${s2} mask by ${s / h} and ${s2 / w}, not one factor`);
   if (s === h && s2 === w) return tf.clone(masks);
-  return tf.avgPool(masks, [s / h, s2 / w], [s / h, s2 / w], 'valid');
+  return tf.avgPool(masks, s / h, s / h, 'valid');
 }

@@ -65,6 +65,10 @@ describe('pretrain/foreground-weight', () => {
     assert.throws(() => foregroundWeights(m, 2, 0.5), /foreground weight .* ≥ 1, got 0.5/);
     assert.throws(() => foregroundWeights(m, 3, 2), /foregroundWeights: a 3×3 grid does not divide the 8×8 mask/);
     assert.throws(() => subjectOnlyWeights(m, 3), /subjectOnlyWeights: a 3×3 grid does not divide/);
+    // the latent grid is square: a non-square mask cannot be its image
+    const wide = tf.zeros([1, 8, 16, 1]) as tf.Tensor4D;
+    assert.throws(() => foregroundWeights(wide, 2, 2), /foregroundWeights: a 2×2 grid shrinks the 8×16 mask by 4 and 8, not one factor/);
+    wide.dispose();
     m.dispose();
   });
 });
