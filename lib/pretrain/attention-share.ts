@@ -67,9 +67,10 @@ export function attentionShares(
     const ts = scenes.map(() => o.t);
     const noisy = m.scheduler.addNoise(latents, noise, ts) as tf.Tensor4D;
     const r = m.unet.forwardWithAttention(noisy, ts, m.text.embed(batch.captions));
+    const masks = toTf(batch.masks) as tf.Tensor4D;
     for (const [layer, map] of Object.entries(r.attentionMaps)) {
       const [, h, w, keys] = map.shape;
-      const mask = maskOnGrid(toTf(batch.masks) as tf.Tensor4D, h, w, 'attention shares');
+      const mask = maskOnGrid(masks, h, w, 'attention shares');
       maps.push({ layer, size: h, map: map.dataSync() as Float32Array, mask: mask.dataSync() as Float32Array, keys });
     }
   });
