@@ -13,7 +13,7 @@ import { toTf } from '../io/host-tensor';
 import { UNet2DConditionModel } from '../models/unet/unet';
 import { AutoencoderKL } from '../models/vae/autoencoder-kl';
 import { DDIMScheduler } from '../schedulers/ddim';
-import { fullCaption, RenderedScene, worldVocabulary } from '../world';
+import { fullCaption, RenderedScene, SceneFilter, worldVocabulary } from '../world';
 import { TextConditioner } from './text-cond';
 import { evalScenes, packScenes } from './world-data';
 
@@ -130,9 +130,9 @@ export function probeAttributeLikelihood(
 export function probeModelLikelihood(
   m: { unet: UNet2DConditionModel; vae: AutoencoderKL; text: TextConditioner; scheduler: DDIMScheduler },
   n: number,
-  opts: LikelihoodProbeOptions & { sceneSeed?: number } = {},
+  opts: LikelihoodProbeOptions & { sceneSeed?: number; only?: SceneFilter } = {},
 ): Record<ProbedAttribute, AttributeLikelihood> {
-  const scenes = evalScenes(n, opts.sceneSeed ?? 99, { split: 'train' }).scenes;
+  const scenes = evalScenes(n, opts.sceneSeed ?? 99, { split: 'train', only: opts.only }).scenes;
   const latents = tf.tidy(() => m.vae.encodeLatents(toTf(packScenes(scenes).images) as tf.Tensor4D));
   try {
     return probeAttributeLikelihood((x, t, captions) => tf.tidy(() => m.unet.forward(x, t, m.text.embed(captions))), m.scheduler, latents, scenes, opts);

@@ -17,7 +17,7 @@ import { AutoencoderKL } from '../models/vae/autoencoder-kl';
 import { sample } from '../pipelines/sample';
 import { Denoiser } from '../pipelines/types';
 import { DDIMScheduler } from '../schedulers/ddim';
-import { estimateBackground, nearestColour, PATTERNS, RenderedScene } from '../world';
+import { estimateBackground, nearestColour, PATTERNS, RenderedScene, SceneFilter } from '../world';
 import { attributeAccuracy, attributeConfusion, sceneAttributeLabels, WorldAttribute, WorldAttributeClassifier } from '../metrics/world-attributes';
 import { imageGrid } from './grid';
 import { TextConditioner } from './text-cond';
@@ -123,10 +123,12 @@ export async function evaluateT2I(o: {
   size?: number;
   /** also score class / colour / pattern / background with this classifier */
   classifier?: WorldAttributeClassifier;
+  /** captions of a narrowed world (lib/world/scene-filter.ts), for a capacity test */
+  only?: SceneFilter;
 }): Promise<{ scores: T2IScores; sheet: HostTensor; captions: string[]; images: HostTensor[] }> {
   const n = o.n ?? 36;
   const size = o.size ?? 64;
-  const set = evalScenes(n, o.seed ?? 11, { size, split: 'train' });
+  const set = evalScenes(n, o.seed ?? 11, { size, split: 'train', only: o.only });
   const images: HostTensor[] = [];
   const chunk = 6;
   const gen = new Float32Array(n * size * size * 3);

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor, hostTensor, toTf } from '../io/host-tensor';
 import { Rng } from '../random';
-import { randomScene, RenderedScene, Split } from '../world';
+import { randomScene, RenderedScene, SceneFilter, Split } from '../world';
 
 export interface WorldBatchOptions {
   batch: number;
@@ -19,6 +19,8 @@ export interface WorldBatchOptions {
   split?: Split;
   /** fraction of items posed as close-ups (randomScene's closeUp; default 0) */
   closeUps?: number;
+  /** a narrowed world (lib/world/scene-filter.ts; default the whole split) */
+  only?: SceneFilter;
 }
 
 export interface WorldBatch {
@@ -57,14 +59,14 @@ export function worldBatch(rng: Rng, o: WorldBatchOptions): WorldBatch {
   const pick = rng.fork('close-ups');
   const scenes = Array.from({ length: o.batch }, (_, i) => {
     const closeUp = closeUps > 0 && pick.nextDouble() < closeUps;
-    return randomScene(rng.fork(`item:${i}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp });
+    return randomScene(rng.fork(`item:${i}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp, only: o.only });
   });
   return packScenes(scenes);
 }
 
 /** A fixed evaluation set (default: held-out identities), the same for a given seed on every machine. */
-export function evalScenes(n: number, seed: number, o: { size?: number; split?: Split } = {}): WorldBatch {
-  return worldBatch(new Rng(seed).fork('eval'), { batch: n, size: o.size, split: o.split ?? 'heldout' });
+export function evalScenes(n: number, seed: number, o: { size?: number; split?: Split; only?: SceneFilter } = {}): WorldBatch {
+  return worldBatch(new Rng(seed).fork('eval'), { batch: n, size: o.size, split: o.split ?? 'heldout', only: o.only });
 }
 
 /** The batch's images as a tensor (caller owns it). */

@@ -12,5 +12,6 @@ export * from './catalogue';
 export * from './pose';
 export * from './caption';
 export * from './render';
+export * from './scene-filter';
 export * from './oracle';
 export * from './vocabulary';

@@ -19,6 +19,7 @@ import { patternHit, patternIndex } from './patterns';
 import { Pose, poseWords, samplePose } from './pose';
 import { SubjectIdentity, Split, heldOutSubjects, parseSubjectId, subjectId, trainIdentities } from './catalogue';
 import { classCaption, fullCaption, shortCaption } from './caption';
+import { SceneFilter, filterIdentities } from './scene-filter';
 
 export interface SceneSpec {
   subject: SubjectIdentity;
@@ -289,18 +290,22 @@ export interface RandomSceneOptions extends Omit<RenderOptions, 'seed'> {
   backgrounds?: readonly BackgroundKind[];
   /** pose the subject larger than the world's range (samplePose's closeUp) */
   closeUp?: boolean;
+  /** draw only the identities and backgrounds this filter allows (scene-filter.ts; default the whole split) */
+  only?: SceneFilter;
 }
 
 /** Draws an identity of the split, a pose and a background from `rng`, then renders it. */
 export function randomScene(rng: Rng, opts: RandomSceneOptions = {}): RenderedScene {
-  const pool = (opts.split ?? 'train') === 'heldout' ? heldOutSubjects() : trainIdentities();
-  const kinds = opts.backgrounds ?? BACKGROUNDS;
+  const split = opts.split ?? 'train';
+  const pool = filterIdentities(split === 'heldout' ? heldOutSubjects() : trainIdentities(), opts.only, split);
+  const allowed = opts.only?.backgrounds;
+  const kinds = (opts.backgrounds ?? BACKGROUNDS).filter((k) => !allowed || allowed.includes(k));
   if (kinds.length === 0) throw new Error('world: randomScene needs at least one background');
   const subject = pool[rng.int(pool.length)];
   const background = kinds[rng.int(kinds.length)];
   const pose = samplePose(subject.cls, rng, undefined, opts.closeUp);
   const seed = rng.int(0x7fffffff);
-  const { split: _split, backgrounds: _kinds, closeUp: _closeUp, ...render } = opts;
+  const { split: _split, backgrounds: _kinds, closeUp: _closeUp, only: _only, ...render } = opts;
   return renderScene({ subject, pose, background }, { ...render, seed });
 }
 

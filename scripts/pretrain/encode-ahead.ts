@@ -4,7 +4,7 @@
  * step skips that work. `unet.js --encode-ahead` starts it as a child process and it exits with its parent;
  * by hand:
  *
- *   node dist/scripts/pretrain/encode-ahead.js --cache DIR --out MODEL_DIR --until STEPS [--batch 16] [--ahead 6] [--close-ups F]
+ *   node dist/scripts/pretrain/encode-ahead.js --cache DIR --out MODEL_DIR --until STEPS [--batch 16] [--ahead 6] [--close-ups F] [--only FILTER]
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -12,13 +12,14 @@ import { parseArgs } from 'util';
 import { initBackend } from '../../lib/backend';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { aheadDir, produceAhead } from '../../lib/pretrain/encode-ahead';
+import { parseSceneFilter } from '../../lib/world/scene-filter';
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { UNET_IMAGE_SIZE, UNET_SEED } from './unet-config';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      cache: { type: 'string' }, out: { type: 'string' }, until: { type: 'string' }, batch: { type: 'string' }, ahead: { type: 'string' }, 'close-ups': { type: 'string' },
+      cache: { type: 'string' }, out: { type: 'string' }, until: { type: 'string' }, batch: { type: 'string' }, ahead: { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     },
   });
   if (!values.cache || !values.out || !values.until) throw new Error('needs --cache DIR --out MODEL_DIR --until STEPS');
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     size: UNET_IMAGE_SIZE,
     ahead: Number(values.ahead ?? 6),
     closeUps: Number(values['close-ups'] ?? 0),
+    only: values.only ? parseSceneFilter(values.only) : undefined,
     until: Number(values.until),
     stop: () => stopped || (process.send !== undefined && !process.connected),
   });

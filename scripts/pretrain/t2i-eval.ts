@@ -7,11 +7,13 @@
  *
  *   DETEX_BACKEND=cpu node dist/scripts/pretrain/t2i-eval.js [--model models/detex-mini] [--n 36]
  *     [--steps 20] [--guidance 4] [--seed 11] [--sheet out.png] [--json out.json] [--likelihood N]
+ *     [--only class=ball,colour=blue,background=studio]
  *
  * `--likelihood N` also runs the diffusion-classifier probe (lib/pretrain/likelihood-probe.ts) on N
  * train-split renders: which class / colour / pattern / background the UNet's noise prediction favours,
  * i.e. what it knows whether or not its samples show it. Every run also prints the text encoder's attribute
  * separation (lib/pretrain/text-separation.ts): how far each attribute's word moves the UNet's conditioning.
+ * `--only` draws the captions (and the probe's renders) from a narrowed world (lib/world/scene-filter.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -28,6 +30,7 @@ import { evaluateT2I, formatT2IScores } from '../../lib/pretrain/t2i-eval';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { attributeSeparation } from '../../lib/pretrain/text-separation';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
+import { parseSceneFilter } from '../../lib/world/scene-filter';
 
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..', '..');
@@ -35,8 +38,10 @@ async function main(): Promise<void> {
     options: {
       model: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, guidance: { type: 'string' },
       seed: { type: 'string' }, sheet: { type: 'string' }, json: { type: 'string' }, likelihood: { type: 'string' },
+      only: { type: 'string' },
     },
   });
+  const only = values.only === undefined ? undefined : parseSceneFilter(values.only);
   const model = path.resolve(values.model ?? path.join(root, 'models', 'detex-mini'));
   for (const c of ['unet', 'vae', 'scheduler']) {
     if (!fs.existsSync(path.join(model, c))) throw new Error(`${model} has no ${c}/ folder`);
@@ -65,7 +70,7 @@ async function main(): Promise<void> {
     const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
     const { scores, sheet } = await evaluateT2I({
       unet, vae, scheduler, text, classifier,
-      n: num(values.n), steps: num(values.steps), guidance: num(values.guidance), seed: num(values.seed),
+      n: num(values.n), steps: num(values.steps), guidance: num(values.guidance), seed: num(values.seed), only,
     });
     for (const l of formatT2IScores(scores)) console.log(l);
     console.log(`text ${text.identity}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -75,12 +80,12 @@ async function main(): Promise<void> {
     let likelihood: ReturnType<typeof probeModelLikelihood> | undefined;
     if (nProbe > 0) {
       const t1 = Date.now();
-      likelihood = probeModelLikelihood({ unet, vae, text, scheduler }, nProbe);
+      likelihood = probeModelLikelihood({ unet, vae, text, scheduler }, nProbe, { only });
       console.log(`likelihood probe on ${nProbe} train renders (${((Date.now() - t1) / 1000).toFixed(1)} s):`);
       for (const l of formatLikelihood(likelihood)) console.log('  ' + l);
     }
     if (values.sheet) await writePng(values.sheet, sheet);
-    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, separation, ...scores, likelihood }, null, 2) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, only: values.only, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, separation, ...scores, likelihood }, null, 2) + '\n');
   } finally {
     unet.dispose();
     vae.dispose();

@@ -18,6 +18,8 @@
  *          must put ≥ --attend-target τ (0.2) of the subject's attention on --attend-on pattern[,class,colour]'s word),
  *          --close-ups F (0: that fraction of each batch's subjects is posed larger than the world's scale range,
  *          lib/world/pose.ts CLOSE_UP_SCALE, so texture is a larger share of the loss),
+ *          --only class=…,colour=…,pattern=…,background=… (train and evaluate on a narrowed world,
+ *          lib/world/scene-filter.ts: a capacity test; the exported weights are not a model of the whole world),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
@@ -55,6 +57,7 @@ import { foregroundWeights, subjectOnlyWeights, weightedItemMse } from '../../li
 import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { widenUNet } from '../../lib/pretrain/widen-unet';
+import { parseSceneFilter, SceneFilter, sceneFilterSpec } from '../../lib/world/scene-filter';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
 import { ParamStore } from '../../lib/nn/params';
@@ -71,8 +74,8 @@ const CFG_DROPOUT = 0.1;
 const MODEL_INDEX = detexModelIndex('detex-mini: pretrained on the procedural world (lib/world, train split) by scripts/pretrain; see TRAINING.md');
 
 /** The encode-ahead child (scripts/pretrain/encode-ahead.ts); its IPC channel ties its life to this process. */
-function startProducer(cache: string, out: string, batch: number, until: number, closeUps: number): ChildProcess {
-  const child = fork(path.join(__dirname, 'encode-ahead.js'), ['--cache', cache, '--out', out, '--batch', String(batch), '--until', String(until), '--close-ups', String(closeUps)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startProducer(cache: string, out: string, batch: number, until: number, closeUps: number, only: SceneFilter | undefined): ChildProcess {
+  const child = fork(path.join(__dirname, 'encode-ahead.js'), ['--cache', cache, '--out', out, '--batch', String(batch), '--until', String(until), '--close-ups', String(closeUps), '--only', sceneFilterSpec(only)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('exit', (code) => {
     if (code) console.warn(`encode-ahead exited with code ${code}: steps encode inline from here`);
   });
@@ -120,7 +123,7 @@ async function main(): Promise<void> {
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
-    'widen-from': { type: 'string' }, 'close-ups': { type: 'string' },
+    'widen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
@@ -135,6 +138,8 @@ async function main(): Promise<void> {
   const closeUps = Number(args.rest['close-ups'] ?? 0);
   if (!(closeUps >= 0 && closeUps <= 1)) throw new Error(`pretrain/unet: --close-ups must be a fraction in [0, 1], got '${args.rest['close-ups']}'`);
   // Session 11: the subject's queries put 3-4 % of their attention on the pattern word (lib/pretrain/word-attention.ts).
+  // Session 13: a capacity test trains and evaluates on a narrowed world (lib/world/scene-filter.ts).
+  const only = args.rest.only === undefined ? undefined : parseSceneFilter(String(args.rest.only));
   const attend = Number(args.rest.attend ?? 0);
   const attendOn = parseAttendedAttributes(String(args.rest['attend-on'] ?? 'pattern'));
   const attendTarget = Number(args.rest['attend-target'] ?? 0.2);
@@ -220,7 +225,7 @@ async function main(): Promise<void> {
   const classifier = fs.existsSync(classifierDir) ? WorldAttributeClassifier.load(classifierDir) : undefined;
   const evaluate = async (step: number, weights: 'trained' | 'average' = 'trained') => {
     const t0 = Date.now();
-    const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text, classifier });
+    const { scores, sheet } = await evaluateT2I({ unet, vae, scheduler, text, classifier, only });
     await writePng(path.join(args.cache, weights === 'average' ? 'samples-average.png' : 'samples.png'), sheet);
     // with --train-text, whether the encoder now tells the words apart (lib/pretrain/text-separation.ts)
     const separation = joint ? attributeSeparation((c) => text.embed(c)) : undefined;
@@ -237,7 +242,7 @@ async function main(): Promise<void> {
     } else await evaluate(0);
   } else {
     const ahead = args.rest['encode-ahead'] ? aheadDir(args.cache) : undefined;
-    const producer = ahead ? startProducer(args.cache, args.out, batch, args.steps ?? 5000, closeUps) : undefined;
+    const producer = ahead ? startProducer(args.cache, args.out, batch, args.steps ?? 5000, closeUps, only) : undefined;
     let taken = 0;
     const result = await runLoop({
       dir: args.cache,
@@ -251,7 +256,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -265,9 +270,9 @@ async function main(): Promise<void> {
       },
       loss: ({ rng, step }) => {
         if (ahead) writeCursor(ahead, step);
-        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: UNET_IMAGE_SIZE, closeUps }) : undefined;
+        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: UNET_IMAGE_SIZE, closeUps, only }) : undefined;
         if (ready) taken++;
-        const b = ready ?? stepBatch(vae, rng, { batch, size: UNET_IMAGE_SIZE, closeUps });
+        const b = ready ?? stepBatch(vae, rng, { batch, size: UNET_IMAGE_SIZE, closeUps, only });
         const drop = rng.fork('cfg');
         const captions = b.captions.map((c) => (drop.nextDouble() < CFG_DROPOUT ? '' : c));
         const latents = b.latents;

@@ -8,6 +8,7 @@ import {
 import { runLoop } from '../../lib/pretrain/loop';
 import { defaultModelDir } from '../../lib/models/default-model';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
+import { parseSceneFilter } from '../../lib/world/scene-filter';
 import { expectNoLeak } from '../helpers/leak';
 import { tempDir } from '../helpers/temp-dir';
 
@@ -57,7 +58,7 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     });
   });
 
-  it('should ignore (and remove) a batch made with another VAE, batch size or close-up fraction or unreadable, and prune passed steps', async () => {
+  it('should ignore (and remove) a batch made with another VAE, batch size, close-up fraction or scene filter, or unreadable, and prune passed steps', async () => {
     const dir = aheadDir(tempDir('detex-ahead-'));
     await expectNoLeak(() => {
       const b = stepBatch(vae, loopStepRng(1, 3), o);
@@ -72,14 +73,21 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     // a batch drawn with another close-up fraction is another step's data
     await expectNoLeak(() => {
       const b = stepBatch(vae, loopStepRng(1, 6), o);
-      writeAheadBatch(dir, 6, b, 'v1', 0.5);
-      writeAheadBatch(dir, 7, b, 'v1', 0.5);
+      writeAheadBatch(dir, 6, b, 'v1', { closeUps: 0.5 });
+      writeAheadBatch(dir, 7, b, 'v1', { closeUps: 0.5 });
+      writeAheadBatch(dir, 9, b, 'v1', { only: parseSceneFilter('class=ball') });
+      writeAheadBatch(dir, 10, b, 'v1', { only: parseSceneFilter('class=ball') });
       b.latents.dispose();
     });
     assert.strictEqual(takeAheadBatch(dir, 6, 'v1', o), undefined);
     const mixed = takeAheadBatch(dir, 7, 'v1', { ...o, closeUps: 0.5 });
     assert.ok(mixed, 'the same fraction is taken');
     mixed.latents.dispose();
+    // and one drawn from a narrowed world is too
+    assert.strictEqual(takeAheadBatch(dir, 9, 'v1', o), undefined);
+    const narrowed = takeAheadBatch(dir, 10, 'v1', { ...o, only: parseSceneFilter('class=ball') });
+    assert.ok(narrowed, 'the same filter is taken');
+    narrowed.latents.dispose();
     fs.writeFileSync(path.join(dir, 'step-0000005.safetensors'), 'not a safetensors file');
     assert.strictEqual(takeAheadBatch(dir, 5, 'v1', o), undefined);
     pruneAhead(dir, 8);
