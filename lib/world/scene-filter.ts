@@ -3,7 +3,8 @@
  * capacity tests of the pretrained models ("with class, colour and background fixed, does the UNet draw the
  * asked pattern?"), which tell a model that cannot draw an attribute from one that never learnt to pick it.
  *
- * Written as `class=ball,colour=blue,background=studio`; a key may repeat (`class=ball,class=cup`) and an
+ * Written as `class=ball,colour=blue,background=studio` (also `pattern=…`, `secondary=…`: the pattern's colour, or
+ * none for plain); a key may repeat (`class=ball,class=cup`) and an
  * absent key allows every value.
  */
 import { BACKGROUNDS, BackgroundKind, isBackground } from './backgrounds';
@@ -16,14 +17,15 @@ export interface SceneFilter {
   classes?: readonly ClassName[];
   colours?: readonly ColourName[];
   patterns?: readonly PatternName[];
+  secondaries?: readonly (ColourName | 'none')[];
   backgrounds?: readonly BackgroundKind[];
 }
 
-const KEYS = ['class', 'colour', 'pattern', 'background'] as const;
+const KEYS = ['class', 'colour', 'pattern', 'secondary', 'background'] as const;
 
 /** Parses `key=value,…`; throws naming the bad key or value and the allowed ones. '' is the whole world. */
 export function parseSceneFilter(spec: string): SceneFilter {
-  const f: { classes?: ClassName[]; colours?: ColourName[]; patterns?: PatternName[]; backgrounds?: BackgroundKind[] } = {};
+  const f: { classes?: ClassName[]; colours?: ColourName[]; patterns?: PatternName[]; secondaries?: (ColourName | 'none')[]; backgrounds?: BackgroundKind[] } = {};
   for (const part of spec.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
     const eq = part.indexOf('=');
     const key = eq < 0 ? part : part.slice(0, eq).trim();
@@ -39,6 +41,9 @@ export function parseSceneFilter(spec: string): SceneFilter {
     } else if (key === 'pattern') {
       if (!isPattern(value)) throw bad(PATTERNS);
       (f.patterns ??= []).push(value);
+    } else if (key === 'secondary') {
+      if (!isColour(value) && value !== 'none') throw bad([...COLOURS, 'none']);
+      (f.secondaries ??= []).push(value);
     } else if (key === 'background') {
       if (!isBackground(value)) throw bad(BACKGROUNDS);
       (f.backgrounds ??= []).push(value);
@@ -56,6 +61,7 @@ export function sceneFilterSpec(f: SceneFilter | undefined): string {
   for (const c of f.classes ?? []) parts.push(`class=${c}`);
   for (const c of f.colours ?? []) parts.push(`colour=${c}`);
   for (const p of f.patterns ?? []) parts.push(`pattern=${p}`);
+  for (const s of f.secondaries ?? []) parts.push(`secondary=${s}`);
   for (const b of f.backgrounds ?? []) parts.push(`background=${b}`);
   return parts.join(',');
 }
@@ -64,7 +70,8 @@ export function sceneFilterSpec(f: SceneFilter | undefined): string {
 export function filterIdentities<T extends SubjectIdentity>(pool: readonly T[], f: SceneFilter | undefined, poolName: string): readonly T[] {
   if (!f) return pool;
   const kept = pool.filter((s) =>
-    (!f.classes || f.classes.includes(s.cls)) && (!f.colours || f.colours.includes(s.colour)) && (!f.patterns || f.patterns.includes(s.pattern)));
+    (!f.classes || f.classes.includes(s.cls)) && (!f.colours || f.colours.includes(s.colour)) &&
+    (!f.patterns || f.patterns.includes(s.pattern)) && (!f.secondaries || f.secondaries.includes(s.secondary)));
   if (kept.length === 0) throw new Error(`world: scene filter "${sceneFilterSpec(f)}" leaves no identity of the ${poolName} split`);
   return kept;
 }

@@ -17,8 +17,9 @@ describe('world scene filter (a narrowed world for capacity tests)', () => {
     assert.throws(() => parseSceneFilter('class=boat'), /class "boat" is not one of ball, cube, cup/);
     assert.throws(() => parseSceneFilter('colour=teal'), /colour "teal" is not one of red/);
     assert.throws(() => parseSceneFilter('pattern=zigzag'), /pattern "zigzag" is not one of plain, stripes, dots, checks/);
+    assert.throws(() => parseSceneFilter('secondary=teal'), /secondary "teal" is not one of red, .*brown, none/);
     assert.throws(() => parseSceneFilter('background=moon'), /background "moon" is not one of grass/);
-    assert.throws(() => parseSceneFilter('size=3'), /"size=3" must be key=value with key one of class, colour, pattern, background/);
+    assert.throws(() => parseSceneFilter('size=3'), /"size=3" must be key=value with key one of class, colour, pattern, secondary, background/);
     assert.throws(() => parseSceneFilter('ball'), /"ball" must be key=value/);
   });
 
@@ -28,6 +29,11 @@ describe('world scene filter (a narrowed world for capacity tests)', () => {
     assert.ok(kept.every((s) => s.cls === 'ball' && s.colour === 'blue'));
     assert.deepEqual([...new Set(kept.map((s) => s.pattern))].sort(), ['checks', 'dots', 'plain', 'stripes']);
     assert.equal(filterIdentities(trainIdentities(), undefined, 'train'), trainIdentities());
+    // a fixed pattern colour keeps the patterned ones of that colour, and plain ones only with 'none'
+    const white = filterIdentities(trainIdentities(), parseSceneFilter('class=ball,colour=blue,secondary=white,secondary=none'), 'train');
+    assert.ok(white.every((s) => (s.pattern === 'plain' ? s.secondary === 'none' : s.secondary === 'white')));
+    assert.deepEqual([...new Set(white.map((s) => s.pattern))].sort(), ['checks', 'dots', 'plain', 'stripes']);
+    assert.equal(sceneFilterSpec(parseSceneFilter('secondary=none,class=ball')), 'class=ball,secondary=none');
     // the held-out ball is orange-striped: every orange-striped ball is out of the train split
     assert.throws(() => randomScene(new Rng(1), { only: parseSceneFilter('class=ball,colour=orange,pattern=stripes') }),
       /scene filter "class=ball,colour=orange,pattern=stripes" leaves no identity of the train split/);
