@@ -6,19 +6,23 @@
  * originals, bottom reconstructions) and appends held-out PSNR to `<cache>/eval.jsonl`.
  *
  *   node dist/scripts/pretrain/vae.js --minutes 20      (resumes from .detex-cache/pretrain/vae-f<factor>)
- *   flags: --factor 4|8 (default 4), --batch N, --steps N (total, fixes the lr schedule), --max-steps N,
- *          --warm-start (no checkpoint: continue from <out>/vae's weights)
+ *   flags: --factor 4|8 (default 4), --batch N, --lr PEAK (1e-3), --steps N (total, fixes the lr schedule), --max-steps N,
+ *          --warm-start (no checkpoint: continue from <out>/vae's weights),
+ *          --scale-equivariance W (0: off; adds W × the loss of decoding 2×-downsampled latents into the 2×-downsampled
+ *          image, lib/pretrain/scale-equivariance.ts: fewer high frequencies in the latents for the UNet to reproduce)
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
-import { toTf } from '../../lib/io/host-tensor';
+import { hostTensor, HostTensor, toTf } from '../../lib/io/host-tensor';
 import { writePng } from '../../lib/io/image';
 import { AutoencoderKL } from '../../lib/models/vae/autoencoder-kl';
 import { evalScenes, exportComponent, initialStore, parseRunArgs, refuseToOverwriteTrained, runLoop, worldBatch } from '../../lib/pretrain';
 import { imageGrid, meanPsnr } from '../../lib/pretrain/grid';
 import { reconstructionLoss } from '../../lib/pretrain/vae-loss';
+import { highFrequencyShare } from '../../lib/pretrain/latent-spectrum';
+import { scaleEquivarianceLoss } from '../../lib/pretrain/scale-equivariance';
 import { vaeRoundTripScores } from '../../lib/pretrain/vae-oracle';
 import { Rng } from '../../lib/random';
 import { SIZE, vaeConfig } from './vae-config';
@@ -32,10 +36,17 @@ const W_KL = 1e-4;
 async function main(): Promise<void> {
   await initBackend();
   const root = path.resolve(__dirname, '..', '..', '..');
-  const probe = parseRunArgs('vae', root, { factor: { type: 'string' }, batch: { type: 'string' } });
+  const flags = { factor: { type: 'string' }, batch: { type: 'string' }, 'scale-equivariance': { type: 'string' }, lr: { type: 'string' } } as const;
+  const probe = parseRunArgs('vae', root, flags);
   const factor = Number(probe.rest.factor ?? 4) as 4 | 8;
   if (factor !== 4 && factor !== 8) throw new Error(`--factor must be 4 or 8, got ${factor}`);
-  const args = parseRunArgs(`vae-f${factor}`, root, { factor: { type: 'string' }, batch: { type: 'string' } });
+  const args = parseRunArgs(`vae-f${factor}`, root, flags);
+  // Session 13: the UNet's x0 predictions lose outlines and patterns even at low noise; the latents carry more fine
+  // detail than the images (lib/pretrain/latent-spectrum.ts).
+  const wSe = Number(args.rest['scale-equivariance'] ?? 0);
+  if (!(wSe >= 0)) throw new Error(`pretrain/vae: --scale-equivariance must be a number ≥ 0, got '${args.rest['scale-equivariance']}'`);
+  const peakLr = Number(args.rest.lr ?? 1e-3);
+  if (!(peakLr > 0)) throw new Error(`pretrain/vae: --lr must be a number > 0, got '${args.rest.lr}'`);
   refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['vae']);
   const batch = Number(args.rest.batch ?? 12);
   const config = vaeConfig(factor);
@@ -52,8 +63,10 @@ async function main(): Promise<void> {
   const oracleSet = evalScenes(64, 5, { size: SIZE, split: 'train' });
 
   /** Mode reconstruction in chunks of 8 (bounded memory); returns host data. */
-  const reconstruct = (images: tf.Tensor4D): { rec: Float32Array; latentStd: number } => {
+  const reconstruct = (images: tf.Tensor4D): { rec: Float32Array; latentStd: number; latents: HostTensor } => {
     const recs: Float32Array[] = [];
+    const means: Float32Array[] = [];
+    let latentShape: number[] = [];
     let sum = 0;
     let sq = 0;
     let n = 0;
@@ -66,7 +79,9 @@ async function main(): Promise<void> {
         return [out, m];
       });
       recs.push(r.dataSync() as Float32Array);
-      const zd = z.dataSync();
+      const zd = z.dataSync() as Float32Array;
+      means.push(zd);
+      latentShape = z.shape;
       for (const v of zd) {
         sum += v;
         sq += v * v;
@@ -81,7 +96,10 @@ async function main(): Promise<void> {
       o += r.length;
     }
     const mean = sum / n;
-    return { rec: all, latentStd: Math.sqrt(sq / n - mean * mean) };
+    const flat = new Float32Array(n);
+    means.reduce((at, m) => (flat.set(m, at), at + m.length), 0);
+    const latents = hostTensor('float32', [images.shape[0], latentShape[1], latentShape[2], latentShape[3]], flat);
+    return { rec: all, latentStd: Math.sqrt(sq / n - mean * mean), latents };
   };
 
   const evaluate = async (step: number) => {
@@ -91,7 +109,8 @@ async function main(): Promise<void> {
     x.dispose();
     const psnr = meanPsnr(evalSet.images.data, rec, 32);
     const xs = toTf(scaleSet.images) as tf.Tensor4D;
-    const { latentStd } = reconstruct(xs);
+    const { latentStd, latents } = reconstruct(xs);
+    const highFrequency = highFrequencyShare(latents);
     xs.dispose();
     const px = SIZE * SIZE * 3;
     const sheet = imageGrid([evalSet.images.data.slice(0, 8 * px), rec.slice(0, 8 * px)], 8, SIZE, SIZE);
@@ -103,10 +122,10 @@ async function main(): Promise<void> {
     });
     // What the world oracle still reads after a round trip: the ceiling of the text-to-image colour scores.
     const oracle = vaeRoundTripScores(vae, oracleSet);
-    const line = { step, heldoutPsnr: psnr, latentStd, scalingFactor: scaling, oracle, evalMs: Date.now() - t0, time: new Date().toISOString() };
+    const line = { step, heldoutPsnr: psnr, latentStd, latentHighFrequency: highFrequency, scalingFactor: scaling, oracle, evalMs: Date.now() - t0, time: new Date().toISOString() };
     fs.appendFileSync(path.join(args.cache, 'eval.jsonl'), JSON.stringify(line) + '\n');
     console.log(
-      `eval step ${step}: held-out PSNR ${psnr.toFixed(2)} dB, latent std ${latentStd.toFixed(3)} (scaling_factor ${scaling.toPrecision(4)}); ` +
+      `eval step ${step}: held-out PSNR ${psnr.toFixed(2)} dB, latent std ${latentStd.toFixed(3)} (scaling_factor ${scaling.toPrecision(4)}), latent high-frequency share ${highFrequency.toFixed(3)}; ` +
         `round-trip oracle colour ${oracle.colour.toFixed(3)}, background ${oracle.background.toFixed(3)} (train renders)`,
     );
   };
@@ -115,14 +134,14 @@ async function main(): Promise<void> {
     dir: args.cache,
     vars,
     seed: SEED,
-    schedule: { lr: 1e-3, warmupSteps: 50, totalSteps: args.steps ?? 800, minRatio: 0.05 },
+    schedule: { lr: peakLr, warmupSteps: 50, totalSteps: args.steps ?? 800, minRatio: 0.05 },
     adam: { weightDecay: 0 },
     clipNorm: 1,
     checkpointEvery: 100,
     minutes: args.minutes,
     maxSteps: args.maxSteps,
     handleSignals: true,
-    metadata: { factor: String(factor), batch: String(batch), crop: String(CROP) },
+    metadata: { factor: String(factor), batch: String(batch), crop: String(CROP), scaleEquivariance: String(wSe) },
     print: (l) => console.log(l),
     onCheckpoint: evaluate,
     loss: ({ rng }) => {
@@ -141,7 +160,10 @@ async function main(): Promise<void> {
       const { loss: rec, l1, l2, edge } = reconstructionLoss(x, y);
       const kl = tf.mul(tf.mean(tf.sub(tf.add(tf.square(dist.mean), tf.exp(dist.logvar)), tf.add(1, dist.logvar))), 0.5) as tf.Scalar;
       const loss = tf.add(rec, tf.mul(kl, W_KL)) as tf.Scalar;
-      return { loss, logs: { l1, l2, edge, kl } };
+      const logs: Record<string, tf.Scalar> = { l1, l2, edge, kl };
+      if (wSe === 0) return { loss, logs };
+      const se = scaleEquivarianceLoss((latent) => vae.decode(latent), x, z);
+      return { loss: tf.add(loss, tf.mul(se, wSe)) as tf.Scalar, logs: { ...logs, se } };
     },
   });
   console.log(`done: step ${result.step} (${result.stoppedBy}), recent loss ${result.recentLoss.toFixed(4)}`);
