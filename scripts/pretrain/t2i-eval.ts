@@ -6,18 +6,20 @@
  * on the real renders of those captions (the ceiling).
  *
  *   DETEX_BACKEND=cpu node dist/scripts/pretrain/t2i-eval.js [--model models/detex-mini] [--n 36]
- *     [--steps 20] [--guidance 4] [--seed 11] [--sheet out.png] [--json out.json] [--likelihood N]
+ *     [--steps 20] [--guidance 4] [--seed 11] [--sheet out.png] [--json out.json] [--likelihood N] [--denoise N]
  *     [--only class=ball,colour=blue,background=studio]
  *
  * `--likelihood N` also runs the diffusion-classifier probe (lib/pretrain/likelihood-probe.ts) on N
  * train-split renders: which class / colour / pattern / background the UNet's noise prediction favours,
  * i.e. what it knows whether or not its samples show it. Every run also prints the text encoder's attribute
  * separation (lib/pretrain/text-separation.ts): how far each attribute's word moves the UNet's conditioning.
- * `--only` draws the captions (and the probe's renders) from a narrowed world (lib/world/scene-filter.ts).
+ * `--denoise N` measures how well the UNet cleans N noised train renders under their captions (x0 error over the
+ * latent std per timestep, lib/pretrain/denoise-probe.ts). `--only` draws the captions (and the probe's renders) from a narrowed world (lib/world/scene-filter.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
+import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../lib/backend';
 import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
 import { SafetensorsReader } from '../../lib/io/safetensors';
@@ -31,6 +33,8 @@ import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { attributeSeparation } from '../../lib/pretrain/text-separation';
 import { DDIMScheduler } from '../../lib/schedulers/ddim';
 import { parseSceneFilter } from '../../lib/world/scene-filter';
+import { formatDenoising, probeSceneDenoising } from '../../lib/pretrain/denoise-probe';
+import { evalScenes } from '../../lib/pretrain/world-data';
 
 async function main(): Promise<void> {
   const root = path.resolve(__dirname, '..', '..', '..');
@@ -38,7 +42,7 @@ async function main(): Promise<void> {
     options: {
       model: { type: 'string' }, n: { type: 'string' }, steps: { type: 'string' }, guidance: { type: 'string' },
       seed: { type: 'string' }, sheet: { type: 'string' }, json: { type: 'string' }, likelihood: { type: 'string' },
-      only: { type: 'string' },
+      only: { type: 'string' }, denoise: { type: 'string' },
     },
   });
   const only = values.only === undefined ? undefined : parseSceneFilter(values.only);
@@ -84,8 +88,19 @@ async function main(): Promise<void> {
       console.log(`likelihood probe on ${nProbe} train renders (${((Date.now() - t1) / 1000).toFixed(1)} s):`);
       for (const l of formatLikelihood(likelihood)) console.log('  ' + l);
     }
+    const nDenoise = num(values.denoise) ?? 0;
+    let denoising: ReturnType<typeof probeSceneDenoising> | undefined;
+    if (nDenoise > 0) {
+      const scenes = evalScenes(nDenoise, 99, { split: 'train', only }).scenes;
+      denoising = probeSceneDenoising({
+        encode: (images) => vae.encodeLatents(images),
+        predict: (x, t, captions) => tf.tidy(() => unet.forward(x, t, text.embed(captions))),
+        scheduler,
+      }, scenes);
+      console.log(`denoising ${nDenoise} train renders, x0 error / latent std: ${formatDenoising(denoising)}`);
+    }
     if (values.sheet) await writePng(values.sheet, sheet);
-    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, only: values.only, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, separation, ...scores, likelihood }, null, 2) + '\n');
+    if (values.json) fs.writeFileSync(values.json, JSON.stringify({ model, only: values.only, unetStep: unetMeta.step, classifierStep: clsStep, text: text.identity, separation, ...scores, likelihood, denoising }, null, 2) + '\n');
   } finally {
     unet.dispose();
     vae.dispose();
