@@ -14,7 +14,8 @@
  * i.e. what it knows whether or not its samples show it. Every run also prints the text encoder's attribute
  * separation (lib/pretrain/text-separation.ts): how far each attribute's word moves the UNet's conditioning.
  * `--denoise N` measures how well the UNet cleans N noised train renders under their captions (x0 error over the
- * latent std per timestep, lib/pretrain/denoise-probe.ts). `--only` draws the captions (and the probe's renders) from a narrowed world (lib/world/scene-filter.ts).
+ * latent std per timestep, lib/pretrain/denoise-probe.ts). `--only` draws the captions (and both probes' renders)
+ * from a narrowed world (lib/world/scene-filter.ts).
  */
 import * as fs from 'fs';
 import * as path from 'path';

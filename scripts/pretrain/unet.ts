@@ -18,7 +18,7 @@
  *          must put ≥ --attend-target τ (0.2) of the subject's attention on --attend-on pattern[,class,colour]'s word),
  *          --close-ups F (0: that fraction of each batch's subjects is posed larger than the world's scale range,
  *          lib/world/pose.ts CLOSE_UP_SCALE, so texture is a larger share of the loss),
- *          --only class=…,colour=…,pattern=…,background=… (train and evaluate on a narrowed world,
+ *          --only class=…,colour=…,pattern=…,secondary=…,background=… (train and evaluate on a narrowed world,
  *          lib/world/scene-filter.ts: a capacity test; the exported weights are not a model of the whole world),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
