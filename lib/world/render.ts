@@ -286,11 +286,9 @@ export function maskGeometry(mask: Uint8Array, size: number): Pick<RenderedScene
 export interface RandomSceneOptions extends Omit<RenderOptions, 'seed'> {
   /** which identities to draw from (default 'train') */
   split?: Split;
-  /** restrict to these backgrounds (default all) */
-  backgrounds?: readonly BackgroundKind[];
   /** pose the subject larger than the world's range (samplePose's closeUp) */
   closeUp?: boolean;
-  /** draw only the identities and backgrounds this filter allows (scene-filter.ts; default the whole split) */
+  /** draw only the identities and backgrounds this filter allows (scene-filter.ts; default the whole split, every background) */
   only?: SceneFilter;
 }
 
@@ -299,13 +297,14 @@ export function randomScene(rng: Rng, opts: RandomSceneOptions = {}): RenderedSc
   const split = opts.split ?? 'train';
   const pool = filterIdentities(split === 'heldout' ? heldOutSubjects() : trainIdentities(), opts.only, split);
   const allowed = opts.only?.backgrounds;
-  const kinds = (opts.backgrounds ?? BACKGROUNDS).filter((k) => !allowed || allowed.includes(k));
+  // in the world's order whatever the filter's, so a filter draws the same scenes however it is written
+  const kinds = BACKGROUNDS.filter((k) => !allowed || allowed.includes(k));
   if (kinds.length === 0) throw new Error('world: randomScene needs at least one background');
   const subject = pool[rng.int(pool.length)];
   const background = kinds[rng.int(kinds.length)];
   const pose = samplePose(subject.cls, rng, undefined, opts.closeUp);
   const seed = rng.int(0x7fffffff);
-  const { split: _split, backgrounds: _kinds, closeUp: _closeUp, only: _only, ...render } = opts;
+  const { split: _split, closeUp: _closeUp, only: _only, ...render } = opts;
   return renderScene({ subject, pose, background }, { ...render, seed });
 }
 

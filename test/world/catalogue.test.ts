@@ -34,7 +34,7 @@ describe('world/catalogue', () => {
     for (let i = 0; i < 200; i++) assert.ok(!held.has(randomScene(rng, { size: 32 }).subjectId));
     const seen = new Set<string>();
     for (let i = 0; i < 60; i++) {
-      const s = randomScene(rng, { size: 32, split: 'heldout', backgrounds: ['sky'] });
+      const s = randomScene(rng, { size: 32, split: 'heldout', only: { backgrounds: ['sky'] } });
       assert.ok(held.has(s.subjectId));
       assert.equal(s.spec.background, 'sky');
       seen.add(s.subjectId);

@@ -21,7 +21,7 @@ describe('world/oracle', () => {
     let colour = 0;
     for (let i = 0; i < n; i++) {
       // every background equally often
-      const s = randomScene(rng, { backgrounds: [BACKGROUNDS[i % BACKGROUNDS.length]] });
+      const s = randomScene(rng, { only: { backgrounds: [BACKGROUNDS[i % BACKGROUNDS.length]] } });
       if (estimateBackground(s.image, s.mask).kind === s.spec.background) bg++;
       if (estimateBackground(s.image).kind === s.spec.background) bgNoMask++;
       if (matchesColour(s.image, s.mask, s.spec.subject.colour)) colour++;
