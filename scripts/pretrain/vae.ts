@@ -62,14 +62,11 @@ async function main(): Promise<void> {
   // the train-split set of TRAINING.md's round-trip measurements (vae-decoder.ts uses the same)
   const oracleSet = evalScenes(64, 5, { size: SIZE, split: 'train' });
 
-  /** Mode reconstruction in chunks of 8 (bounded memory); returns host data. */
+  /** Mode reconstruction in chunks of 8 (bounded memory); returns host data: reconstructions and latent means. */
   const reconstruct = (images: tf.Tensor4D): { rec: Float32Array; latentStd: number; latents: HostTensor } => {
     const recs: Float32Array[] = [];
     const means: Float32Array[] = [];
     let latentShape: number[] = [];
-    let sum = 0;
-    let sq = 0;
-    let n = 0;
     for (let i = 0; i < images.shape[0]; i += 8) {
       const [r, z] = tf.tidy(() => {
         const x = tf.slice(images, [i, 0, 0, 0], [Math.min(8, images.shape[0] - i), -1, -1, -1]);
@@ -79,27 +76,25 @@ async function main(): Promise<void> {
         return [out, m];
       });
       recs.push(r.dataSync() as Float32Array);
-      const zd = z.dataSync() as Float32Array;
-      means.push(zd);
+      means.push(z.dataSync() as Float32Array);
       latentShape = z.shape;
-      for (const v of zd) {
-        sum += v;
-        sq += v * v;
-      }
-      n += zd.length;
       tf.dispose([r, z]);
     }
-    const all = new Float32Array(recs.reduce((a, r) => a + r.length, 0));
-    let o = 0;
-    for (const r of recs) {
-      all.set(r, o);
-      o += r.length;
+    const joined = (chunks: Float32Array[]): Float32Array => {
+      const out = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
+      chunks.reduce((at, c) => (out.set(c, at), at + c.length), 0);
+      return out;
+    };
+    const flat = joined(means);
+    let sum = 0;
+    let sq = 0;
+    for (const v of flat) {
+      sum += v;
+      sq += v * v;
     }
-    const mean = sum / n;
-    const flat = new Float32Array(n);
-    means.reduce((at, m) => (flat.set(m, at), at + m.length), 0);
+    const mean = sum / flat.length;
     const latents = hostTensor('float32', [images.shape[0], latentShape[1], latentShape[2], latentShape[3]], flat);
-    return { rec: all, latentStd: Math.sqrt(sq / n - mean * mean), latents };
+    return { rec: joined(recs), latentStd: Math.sqrt(sq / flat.length - mean * mean), latents };
   };
 
   const evaluate = async (step: number) => {
