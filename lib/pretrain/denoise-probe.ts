@@ -4,8 +4,8 @@
  * the clean latent. Reported as rms error over the latent's std, beside the rms of the noise in the input on the
  * same scale, so models on different VAEs (different latent scales) compare.
  *
- * Session 13 found the shipped UNet's x0 already lumpy at t = 100 (error 0.14 of the latent std where the input's
- * noise is 0.35): a model that cannot clean a nearly clean input cannot finish a sample with crisp outlines or
+ * Session 13 found the shipped UNet's x0 already lumpy at t = 100 (error 0.15 of the latent std where the input's
+ * noise is 0.34, `t2i-eval.js --denoise 32`): a model that cannot clean a nearly clean input cannot finish a sample with crisp outlines or
  * patterns, whatever its conditioning.
  */
 import * as tf from '@tensorflow/tfjs-core';

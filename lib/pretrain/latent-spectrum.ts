@@ -1,7 +1,7 @@
 /**
  * How much of a latent's variation is fine detail: the share of its (mean-removed) 2-D power spectrum at or above
  * half the grid's Nyquist radius, per channel, pooled over a batch. Session 13 measured the detex-mini VAE's
- * latents at 0.44 where the same renders average-pooled to the latent grid have 0.27: the latent carries more
+ * latents at 0.45 where the same renders average-pooled to the latent grid have 0.25: the latent carries more
  * high-frequency content than the image it codes, which the UNet must then reproduce exactly (Skorokhodov et al.
  * 2025, "Improving the Diffusability of Autoencoders", found the same of SD's and other VAEs).
  *
