@@ -11,7 +11,7 @@ export const UNET_SEED = 20240228;
 /** image side of the world renders the UNet trains on */
 export const UNET_IMAGE_SIZE = 64;
 
-export function unetConfig(channels: number[] = [32, 64, 64], layers = 1): Record<string, unknown> {
+export function unetConfig(channels: number[] = [32, 64, 64], layers: number | number[] = 1): Record<string, unknown> {
   return {
     _class_name: 'UNet2DConditionModel',
     _diffusers_version: '0.27.2',

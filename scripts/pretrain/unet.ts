@@ -32,7 +32,10 @@
  *          each swapped caption's hidden states to differ from the true one's by ≥ τ, lib/pretrain/text-separation.ts),
  *          --lr PEAK (8e-4), --warmup N (100),
  *          --widen-from DIR (no checkpoint: start from DIR/unet's trained weights widened to --channels, each width an
- *          integer multiple of the old one; lib/pretrain/widen-unet.ts; fresh optimizer, like --warm-start)
+ *          integer multiple of the old one; lib/pretrain/widen-unet.ts; fresh optimizer, like --warm-start),
+ *          --layers N or N,N,N (1: resnets per down block, per level or for all),
+ *          --deepen-from DIR (no checkpoint: start from DIR/unet's trained weights with the extra --layers inserted as
+ *          identities, lib/pretrain/deepen-unet.ts; fresh optimizer)
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -57,6 +60,8 @@ import { foregroundWeights, subjectOnlyWeights, weightedItemMse } from '../../li
 import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { widenUNet } from '../../lib/pretrain/widen-unet';
+import { deepenUNet } from '../../lib/pretrain/deepen-unet';
+import { seededInitializer } from '../../lib/nn/init';
 import { parseSceneFilter, SceneFilter, sceneFilterSpec } from '../../lib/world/scene-filter';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
@@ -83,12 +88,12 @@ function startProducer(cache: string, out: string, batch: number, until: number,
 }
 
 /** `<dir>/unet` and its weight files, checked before the VAE and text encoder load. */
-function widenSource(dir: string): { unetDir: string; files: string[] } {
+function trainedSource(flag: string, dir: string): { unetDir: string; files: string[] } {
   const unetDir = path.join(dir, 'unet');
   try {
     return { unetDir, files: weightFiles(unetDir) };
   } catch (e) {
-    throw new Error(`pretrain/unet: --widen-from: no trained UNet weights at ${unetDir}: ${(e as Error).message}`);
+    throw new Error(`pretrain/unet: ${flag}: no trained UNet weights at ${unetDir}: ${(e as Error).message}`);
   }
 }
 
@@ -99,6 +104,27 @@ function widenedStore(source: { unetDir: string; files: string[] }, config: Reco
   const wide = widenUNet(oldConfig as never, config as never, trained, { seed: UNET_SEED });
   for (const a of wide.approximations) console.log(`widen: approximated: ${a}`);
   return { store: ParamStore.fromHost(wide.weights), warmFrom: `${source.files.join(', ')} (${(oldConfig.block_out_channels as number[]).join('/')})` };
+}
+
+/** Those trained weights with `config`'s extra layers inserted as identities; `check` runs once the model is built. */
+function deepenedStore(source: { unetDir: string; files: string[] }, config: Record<string, unknown>): { store: ParamStore; warmFrom: string; check: () => void } {
+  const oldConfig = readComponentConfig(source.unetDir);
+  const trained = new Map(source.files.flatMap((f) => [...readSafetensors(f).tensors]));
+  const deep = deepenUNet(oldConfig as never, config as never, trained, seededInitializer(UNET_SEED));
+  const check = (): void => {
+    const unread = deep.unread();
+    if (unread.length) throw new Error(`deepen: the deeper UNet left ${unread.length} trained parameter(s) unused, e.g. '${unread[0]}'`);
+  };
+  return { store: ParamStore.initializing(deep.init), warmFrom: `${source.files.join(', ')} (layers_per_block ${JSON.stringify(oldConfig.layers_per_block)})`, check };
+}
+
+/** `--layers`: one resnet count for every down block, or one per level. */
+function parseLayers(raw: unknown, levels: number): number | number[] {
+  const parts = String(raw ?? '1').split(',').map(Number);
+  if (!parts.every((n) => Number.isInteger(n) && n > 0) || (parts.length !== 1 && parts.length !== levels)) {
+    throw new Error(`pretrain/unet: --layers must be one positive integer or ${levels} (one per level), got '${String(raw)}'`);
+  }
+  return parts.length === 1 ? parts[0] : parts;
 }
 
 /** The word-attention term over every attn2 layer, for each attended attribute (summed), or undefined when no caption has one. */
@@ -123,7 +149,7 @@ async function main(): Promise<void> {
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
-    'widen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
+    'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
@@ -172,11 +198,14 @@ async function main(): Promise<void> {
     if (!(v >= 0)) throw new Error(`pretrain/unet: --${flag} must be a number ≥ 0, got '${args.rest[flag]}'`);
   }
   const channels = String(args.rest.channels ?? '32,64,64').split(',').map(Number);
-  const config = unetConfig(channels, Number(args.rest.layers ?? 1));
-  // Session 10: checkpoints do not outlive a machine, so a wider UNet starts from the trained one (widen-unet.ts).
-  if (args.rest['widen-from'] !== undefined && args.rest['warm-start']) throw new Error('pretrain/unet: --widen-from and --warm-start both choose the starting weights; pass one');
-  const widenFrom = args.rest['widen-from'] === undefined ? undefined : widenSource(String(args.rest['widen-from']));
-  if (!args.rest['eval-only'] && widenFrom === undefined) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
+  const config = unetConfig(channels, parseLayers(args.rest.layers, channels.length));
+  // Session 10: checkpoints do not outlive a machine, so a wider UNet starts from the trained one (widen-unet.ts);
+  // session 14: a deeper one too (deepen-unet.ts).
+  const starts = (['widen-from', 'deepen-from', 'warm-start'] as const).filter((f) => args.rest[f] !== undefined && args.rest[f] !== false);
+  if (starts.length > 1) throw new Error(`pretrain/unet: ${starts.map((f) => `--${f}`).join(' and ')} each choose the starting weights; pass one`);
+  const widenFrom = args.rest['widen-from'] === undefined ? undefined : trainedSource('--widen-from', String(args.rest['widen-from']));
+  const deepenFrom = args.rest['deepen-from'] === undefined ? undefined : trainedSource('--deepen-from', String(args.rest['deepen-from']));
+  if (!args.rest['eval-only'] && widenFrom === undefined && deepenFrom === undefined) refuseToOverwriteTrained(args, CHECKPOINT_FILE, ['unet']);
 
   const vaeDir = path.join(args.out, 'vae');
   const vae = AutoencoderKL.load(vaeDir);
@@ -186,19 +215,23 @@ async function main(): Promise<void> {
   const attendWords = wordAttention(text, attendOn, attendTarget);
   const scheduler = DDIMScheduler.fromConfig(SCHEDULER_CONFIG);
   const ckpt = path.join(args.cache, CHECKPOINT_FILE);
-  const { store, warmFrom } =
-    widenFrom !== undefined && !fs.existsSync(ckpt)
-      ? widenedStore(widenFrom, config)
-      : initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), UNET_SEED);
-  if (warmFrom) console.log(`${widenFrom !== undefined ? 'widened' : 'warm'} start from ${warmFrom}`);
+  const resuming = fs.existsSync(ckpt);
+  const { store, warmFrom, check } =
+    widenFrom !== undefined && !resuming
+      ? { ...widenedStore(widenFrom, config), check: undefined }
+      : deepenFrom !== undefined && !resuming
+        ? deepenedStore(deepenFrom, config)
+        : { ...initialStore(args, CHECKPOINT_FILE, path.join(args.out, 'unet', 'diffusion_pytorch_model.safetensors'), UNET_SEED), check: undefined };
+  if (warmFrom) console.log(`${widenFrom !== undefined ? 'widened' : deepenFrom !== undefined ? 'deepened' : 'warm'} start from ${warmFrom}`);
   const unet = UNet2DConditionModel.fromConfig(config as never, store);
+  check?.();
   const unetVars = store.makeTrainable(() => true);
   const nParams = [...unetVars.values()].reduce((a, v) => a + v.size, 0);
   const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt)) : undefined;
   const vars = joint ? new Map([...unetVars, ...joint.vars]) : unetVars;
   // the conditioning the checkpoint was trained with: fixed files, or the encoder trained in it from a reference
   const textId = joint ? `joint:${joint.referenceIdentity}` : text.identity;
-  console.log(`UNet ${channels.join('/')}: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
+  console.log(`UNet ${channels.join('/')} × ${JSON.stringify(config.layers_per_block)} layers: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
     (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
 
   if (fs.existsSync(ckpt)) {

@@ -1,61 +1,18 @@
 import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor } from '../../lib/io/host-tensor';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { UNet2DConditionModel } from '../../lib/models/unet/unet';
 import { ParamStore } from '../../lib/nn/params';
-import { seededInitializer } from '../../lib/nn/init';
 import { Rng } from '../../lib/random';
 import { remap, segmentMap, sinusoidMap, widened, concat, fixed } from '../../lib/pretrain/widen-axes';
 import { widenUNet } from '../../lib/pretrain/widen-unet';
 import { unetConfig } from '../../scripts/pretrain/unet-config';
 import { expectNoLeak } from '../helpers/leak';
+import { predict, randomUNet, relError } from '../helpers/random-unet';
 
 const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
-
-/** A trained-looking UNet: seeded weights with every bias and norm affine perturbed, so zeros hide no mistake. */
-function randomUNet(channels: number[]): { config: Record<string, unknown>; weights: Map<string, HostTensor> } {
-  const config = unetConfig(channels);
-  const store = ParamStore.initializing(seededInitializer(7));
-  const model = UNet2DConditionModel.fromConfig(config as never, store);
-  const rng = new Rng(3);
-  const weights = new Map<string, HostTensor>();
-  for (const name of store.names()) {
-    const h = store.toHost(name);
-    const d = h.data as Float32Array;
-    const noise = rng.normal([d.length]);
-    for (let i = 0; i < d.length; i++) d[i] += 0.05 * noise[i];
-    weights.set(name, h);
-  }
-  model.dispose();
-  return { config, weights };
-}
-
-function predict(config: Record<string, unknown>, weights: Map<string, HostTensor>): Float32Array {
-  const model = UNet2DConditionModel.fromConfig(config as never, ParamStore.fromHost(weights));
-  const rng = new Rng(11);
-  try {
-    return tf.tidy(() => {
-      const x = tf.tensor4d(rng.normal([2, 16, 16, 4]), [2, 16, 16, 4]);
-      const ctx = tf.tensor3d(rng.normal([2, 77, 128]), [2, 77, 128]);
-      return model.forward(x, [37, 640], ctx).dataSync() as Float32Array;
-    });
-  } finally {
-    model.dispose();
-  }
-}
-
-function relError(a: Float32Array, b: Float32Array): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += a[i] ** 2;
-  }
-  return Math.sqrt(num / den);
-}
 
 describe('pretrain/widen-unet', function () {
   this.timeout(60_000);

@@ -14,7 +14,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MINI = path.join(ROOT, 'models', 'detex-mini');
 const SCRIPT = path.join(ROOT, 'dist', 'scripts', 'pretrain', 'unet.js');
 
-describe('scripts/pretrain/unet.js --widen-from', function () {
+describe('scripts/pretrain/unet.js --widen-from / --deepen-from', function () {
   this.timeout(180000);
   const dirs = tempDirs();
 
@@ -43,7 +43,7 @@ describe('scripts/pretrain/unet.js --widen-from', function () {
     const first = run(['--widen-from', from, '--steps', '2', '--max-steps', '1']);
     assert.match(first, /widened start from .*detex-unet-narrow-.*\(16\/32\/32\)/);
     assert.match(first, /widen: approximated: down_blocks\.1\.resnets\.0: /);
-    assert.match(first, /UNet 32\/32\/32: /);
+    assert.match(first, /UNet 32\/32\/32 × 1 layers: /);
     const r = SafetensorsReader.open(path.join(out, 'unet', 'diffusion_pytorch_model.safetensors'));
     try {
       assert.deepStrictEqual(r.info('conv_in.weight').shape, [32, 4, 3, 3]);
@@ -55,13 +55,36 @@ describe('scripts/pretrain/unet.js --widen-from', function () {
     assert.match(run(['--widen-from', from, '--steps', '2']), /resumed at step 1/);
   });
 
+  it('should start a deeper UNet from the trained one with --deepen-from and export its per-level layers', function () {
+    if (!fs.existsSync(path.join(MINI, 'vae', 'diffusion_pytorch_model.safetensors'))) this.skip();
+    const out = dirs('detex-unet-deepen-');
+    for (const c of ['vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
+    const log = execFileSync(
+      process.execPath,
+      [SCRIPT, '--out', out, '--cache', dirs('detex-unet-deepen-cache-'), '--channels', '16,32,32', '--layers', '2,2,1', '--deepen-from', narrowUNet(), '--batch', '2', '--steps', '2', '--max-steps', '1', '--lr', '1e-4', '--warmup', '1'],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    assert.match(log, /deepened start from .*detex-unet-narrow-.*\(layers_per_block 1\)/);
+    assert.match(log, /UNet 16\/32\/32 × \[2,2,1\] layers: /);
+    assert.deepStrictEqual(JSON.parse(fs.readFileSync(path.join(out, 'unet', 'config.json'), 'utf8')).layers_per_block, [2, 2, 1]);
+    const r = SafetensorsReader.open(path.join(out, 'unet', 'diffusion_pytorch_model.safetensors'));
+    try {
+      assert.deepStrictEqual(r.info('up_blocks.2.resnets.2.conv1.weight').shape, [16, 32, 3, 3]);
+    } finally {
+      r.close();
+    }
+  });
+
   it('should refuse --widen-from together with --warm-start, and a folder without a UNet', () => {
     const fail = (extra: string[], re: RegExp) =>
       assert.throws(
         () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-widen-'), '--cache', dirs('detex-unet-widen-cache-'), '--channels', '96,96,96', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }),
         (e: Error & { stderr?: Buffer }) => re.test(String(e.stderr)),
       );
-    fail(['--widen-from', MINI, '--warm-start'], /--widen-from and --warm-start both choose/);
+    fail(['--widen-from', MINI, '--warm-start'], /--widen-from and --warm-start each choose the starting weights/);
+    fail(['--widen-from', MINI, '--deepen-from', MINI], /--widen-from and --deepen-from each choose the starting weights/);
+    fail(['--deepen-from', dirs('detex-empty-')], /--deepen-from: no trained UNet weights at /);
+    fail(['--layers', '2,2'], /--layers must be one positive integer or 3 \(one per level\), got '2,2'/);
     fail(['--widen-from', dirs('detex-empty-')], /--widen-from: no trained UNet weights at /);
   });
 });
