@@ -54,12 +54,11 @@ function checkDeepenable(oc: ResolvedUNetConfig, nc: ResolvedUNetConfig): void {
       throw new Error(`deepen: only layers_per_block may change, but ${key} is ${JSON.stringify(oc.raw[key])} → ${JSON.stringify(nc.raw[key])}`);
     }
   }
+  // Transformer depths need no check: their keys are equal above, and resolveUNetConfig ties a per-layer depth list
+  // to the block's layer count, so a block that gains layers has one depth for all, inserted ones included.
   oc.down.forEach((b, i) => {
     if (nc.down[i].numLayers < b.numLayers) {
       throw new Error(`deepen: down block ${i} would lose layers (${b.numLayers} → ${nc.down[i].numLayers})`);
-    }
-    if (new Set([...b.transformerLayers, ...nc.down[i].transformerLayers]).size > 1) {
-      throw new Error(`deepen: down block ${i} has transformers of different depths; only uniform depths are supported`);
     }
   });
 }
