@@ -97,10 +97,14 @@ function trainedSource(flag: string, dir: string): { unetDir: string; files: str
   }
 }
 
+/** The trained UNet a run grows from: its config and every weight of its files. */
+function readTrained(source: { unetDir: string; files: string[] }): { oldConfig: Record<string, unknown>; trained: Map<string, HostTensor> } {
+  return { oldConfig: readComponentConfig(source.unetDir), trained: new Map(source.files.flatMap((f) => [...readSafetensors(f).tensors])) };
+}
+
 /** Those trained weights widened to `config`; prints where the wider model only approximates the old one. */
 function widenedStore(source: { unetDir: string; files: string[] }, config: Record<string, unknown>): { store: ParamStore; warmFrom: string } {
-  const oldConfig = readComponentConfig(source.unetDir);
-  const trained = new Map(source.files.flatMap((f) => [...readSafetensors(f).tensors]));
+  const { oldConfig, trained } = readTrained(source);
   const wide = widenUNet(oldConfig as never, config as never, trained, { seed: UNET_SEED });
   for (const a of wide.approximations) console.log(`widen: approximated: ${a}`);
   return { store: ParamStore.fromHost(wide.weights), warmFrom: `${source.files.join(', ')} (${(oldConfig.block_out_channels as number[]).join('/')})` };
@@ -108,8 +112,7 @@ function widenedStore(source: { unetDir: string; files: string[] }, config: Reco
 
 /** Those trained weights with `config`'s extra layers inserted as identities; `check` runs once the model is built. */
 function deepenedStore(source: { unetDir: string; files: string[] }, config: Record<string, unknown>): { store: ParamStore; warmFrom: string; check: () => void } {
-  const oldConfig = readComponentConfig(source.unetDir);
-  const trained = new Map(source.files.flatMap((f) => [...readSafetensors(f).tensors]));
+  const { oldConfig, trained } = readTrained(source);
   const deep = deepenUNet(oldConfig as never, config as never, trained, seededInitializer(UNET_SEED));
   const check = (): void => {
     const unread = deep.unread();
