@@ -35,11 +35,13 @@ export interface StepBatchOptions {
   closeUps?: number;
   /** a narrowed world (worldBatch's only) */
   only?: SceneFilter;
+  /** pattern sets (worldBatch's patternSets) */
+  patternSets?: boolean;
 }
 
 /** The batch of a training step from the step's rng: what the loss function would compute inline. */
 export function stepBatch(vae: AutoencoderKL, rng: Rng, o: StepBatchOptions): StepBatch {
-  const b = worldBatch(rng.fork('data'), { batch: o.batch, size: o.size, closeUps: o.closeUps, only: o.only });
+  const b = worldBatch(rng.fork('data'), { batch: o.batch, size: o.size, closeUps: o.closeUps, only: o.only, patternSets: o.patternSets });
   const latents = tf.tidy(() => vae.encodeLatents(toTf(b.images) as tf.Tensor4D, rng.fork('posterior')));
   return { latents, masks: b.masks, captions: b.captions };
 }
@@ -75,18 +77,18 @@ export function readCursor(dir: string): number | undefined {
 }
 
 /** Atomic (temp file + rename), so the trainer never reads half a batch. `vaeId` names the encoder, `mix` the data mix. */
-export function writeAheadBatch(dir: string, step: number, b: StepBatch, vaeId: string, mix: Pick<StepBatchOptions, 'closeUps' | 'only'> = {}): void {
+export function writeAheadBatch(dir: string, step: number, b: StepBatch, vaeId: string, mix: Pick<StepBatchOptions, 'closeUps' | 'only' | 'patternSets'> = {}): void {
   fs.mkdirSync(dir, { recursive: true });
   const z = b.latents;
   writeSafetensors(aheadFile(dir, step), {
     latents: hostTensor('float32', [...z.shape], z.dataSync() as Float32Array),
     masks: { ...b.masks, data: Uint8Array.from(b.masks.data), dtype: 'uint8' },
-  }, { step: String(step), vae: vaeId, closeUps: String(mix.closeUps ?? 0), only: sceneFilterSpec(mix.only), captions: JSON.stringify(b.captions) });
+  }, { step: String(step), vae: vaeId, closeUps: String(mix.closeUps ?? 0), only: sceneFilterSpec(mix.only), patternSets: String(!!mix.patternSets), captions: JSON.stringify(b.captions) });
 }
 
 /**
  * Step `step`'s batch if the producer wrote it for this VAE (the file is removed), else undefined. A file for
- * another VAE, batch shape, close-up fraction or scene filter, or one that cannot be read, is removed and ignored: the step then
+ * another VAE, batch shape, close-up fraction, scene filter or pattern-set choice, or one that cannot be read, is removed and ignored: the step then
  * encodes inline.
  */
 export function takeAheadBatch(dir: string, step: number, vaeId: string, o: StepBatchOptions): StepBatch | undefined {
@@ -98,7 +100,7 @@ export function takeAheadBatch(dir: string, step: number, vaeId: string, o: Step
     const m = tensors.get('masks');
     const captions = JSON.parse(metadata.captions ?? '[]') as string[];
     const ok = metadata.vae === vaeId && metadata.step === String(step) && (metadata.closeUps ?? '0') === String(o.closeUps ?? 0) &&
-      (metadata.only ?? '') === sceneFilterSpec(o.only) &&
+      (metadata.only ?? '') === sceneFilterSpec(o.only) && (metadata.patternSets ?? 'false') === String(!!o.patternSets) &&
       z && m && z.shape[0] === o.batch &&
       m.shape.join() === [o.batch, o.size, o.size, 1].join() && captions.length === o.batch;
     if (!ok) return undefined;

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor, hostTensor, toTf } from '../io/host-tensor';
 import { Rng } from '../random';
-import { randomScene, RenderedScene, SceneFilter, Split } from '../world';
+import { PATTERN_SET_SIZE, patternSetScenes, randomScene, RenderedScene, SceneFilter, Split } from '../world';
 
 export interface WorldBatchOptions {
   batch: number;
@@ -21,6 +21,8 @@ export interface WorldBatchOptions {
   closeUps?: number;
   /** a narrowed world (lib/world/scene-filter.ts; default the whole split) */
   only?: SceneFilter;
+  /** draw the batch as pattern sets (lib/world/pattern-sets.ts): items 4k … 4k+3 are one scene under each pattern */
+  patternSets?: boolean;
 }
 
 export interface WorldBatch {
@@ -57,11 +59,19 @@ export function worldBatch(rng: Rng, o: WorldBatchOptions): WorldBatch {
   if (!(closeUps >= 0 && closeUps <= 1)) throw new Error(`world-data: closeUps must be a fraction in [0, 1], got ${o.closeUps}`);
   // Its own fork decides the close-ups, so items keep their identity, background and pose draws whatever the fraction.
   const pick = rng.fork('close-ups');
+  if (o.patternSets) return packScenes(patternSetBatch(rng, o, () => closeUps > 0 && pick.nextDouble() < closeUps));
   const scenes = Array.from({ length: o.batch }, (_, i) => {
     const closeUp = closeUps > 0 && pick.nextDouble() < closeUps;
     return randomScene(rng.fork(`item:${i}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp, only: o.only });
   });
   return packScenes(scenes);
+}
+
+/** Set k is rendered from `rng.fork('set:k')`, with one close-up draw per set (a set shares its pose). */
+function patternSetBatch(rng: Rng, o: WorldBatchOptions, closeUp: () => boolean): RenderedScene[] {
+  if (o.batch % PATTERN_SET_SIZE !== 0) throw new Error(`world-data: pattern sets need a batch that is a multiple of ${PATTERN_SET_SIZE}, got ${o.batch}`);
+  return Array.from({ length: o.batch / PATTERN_SET_SIZE }, (_, k) =>
+    patternSetScenes(rng.fork(`set:${k}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp: closeUp(), only: o.only })).flat();
 }
 
 /** A fixed evaluation set (default: held-out identities), the same for a given seed on every machine. */

@@ -13,5 +13,6 @@ export * from './pose';
 export * from './caption';
 export * from './render';
 export * from './scene-filter';
+export * from './pattern-sets';
 export * from './oracle';
 export * from './vocabulary';

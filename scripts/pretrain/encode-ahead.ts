@@ -4,7 +4,7 @@
  * step skips that work. `unet.js --encode-ahead` starts it as a child process and it exits with its parent;
  * by hand:
  *
- *   node dist/scripts/pretrain/encode-ahead.js --cache DIR --out MODEL_DIR --until STEPS [--batch 16] [--ahead 6] [--close-ups F] [--only FILTER]
+ *   node dist/scripts/pretrain/encode-ahead.js --cache DIR --out MODEL_DIR --until STEPS [--batch 16] [--ahead 6] [--close-ups F] [--only FILTER] [--pattern-sets]
  */
 import * as os from 'os';
 import * as path from 'path';
@@ -19,7 +19,7 @@ import { UNET_IMAGE_SIZE, UNET_SEED } from './unet-config';
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      cache: { type: 'string' }, out: { type: 'string' }, until: { type: 'string' }, batch: { type: 'string' }, ahead: { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
+      cache: { type: 'string' }, out: { type: 'string' }, until: { type: 'string' }, batch: { type: 'string' }, ahead: { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' }, 'pattern-sets': { type: 'boolean' },
     },
   });
   if (!values.cache || !values.out || !values.until) throw new Error('needs --cache DIR --out MODEL_DIR --until STEPS');
@@ -40,6 +40,7 @@ async function main(): Promise<void> {
     ahead: Number(values.ahead ?? 6),
     closeUps: Number(values['close-ups'] ?? 0),
     only: values.only ? parseSceneFilter(values.only) : undefined,
+    patternSets: !!values['pattern-sets'],
     until: Number(values.until),
     stop: () => stopped || (process.send !== undefined && !process.connected),
   });

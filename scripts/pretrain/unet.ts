@@ -20,6 +20,8 @@
  *          lib/world/pose.ts CLOSE_UP_SCALE, so texture is a larger share of the loss),
  *          --only class=…,colour=…,pattern=…,secondary=…,background=… (train and evaluate on a narrowed world,
  *          lib/world/scene-filter.ts: a capacity test; the exported weights are not a model of the whole world),
+ *          --pattern-sets (each batch is sets of one scene under all four patterns, each set sharing its timestep, noise
+ *          and caption dropout: lib/world/pattern-sets.ts, lib/pretrain/pattern-sets.ts),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
@@ -63,6 +65,8 @@ import { widenUNet } from '../../lib/pretrain/widen-unet';
 import { deepenUNet } from '../../lib/pretrain/deepen-unet';
 import { seededInitializer } from '../../lib/nn/init';
 import { parseSceneFilter, SceneFilter, sceneFilterSpec } from '../../lib/world/scene-filter';
+import { PATTERN_SET_SIZE } from '../../lib/world/pattern-sets';
+import { dropCaptionGroups, groupedTrainingNoise } from '../../lib/pretrain/pattern-sets';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder';
 import { ParamStore } from '../../lib/nn/params';
@@ -79,8 +83,9 @@ const CFG_DROPOUT = 0.1;
 const MODEL_INDEX = detexModelIndex('detex-mini: pretrained on the procedural world (lib/world, train split) by scripts/pretrain; see TRAINING.md');
 
 /** The encode-ahead child (scripts/pretrain/encode-ahead.ts); its IPC channel ties its life to this process. */
-function startProducer(cache: string, out: string, batch: number, until: number, closeUps: number, only: SceneFilter | undefined): ChildProcess {
-  const child = fork(path.join(__dirname, 'encode-ahead.js'), ['--cache', cache, '--out', out, '--batch', String(batch), '--until', String(until), '--close-ups', String(closeUps), '--only', sceneFilterSpec(only)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+function startProducer(cache: string, out: string, batch: number, until: number, mix: { closeUps: number; only: SceneFilter | undefined; patternSets: boolean }): ChildProcess {
+  const args = ['--cache', cache, '--out', out, '--batch', String(batch), '--until', String(until), '--close-ups', String(mix.closeUps), '--only', sceneFilterSpec(mix.only)];
+  const child = fork(path.join(__dirname, 'encode-ahead.js'), mix.patternSets ? [...args, '--pattern-sets'] : args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('exit', (code) => {
     if (code) console.warn(`encode-ahead exited with code ${code}: steps encode inline from here`);
   });
@@ -153,7 +158,7 @@ async function main(): Promise<void> {
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
-    attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' },
+    attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = evalInterval('unet', args.rest['eval-every'], 300, CHECKPOINT_EVERY);
@@ -169,6 +174,9 @@ async function main(): Promise<void> {
   // Session 11: the subject's queries put 3-4 % of their attention on the pattern word (lib/pretrain/word-attention.ts).
   // Session 13: a capacity test trains and evaluates on a narrowed world (lib/world/scene-filter.ts).
   const only = args.rest.only === undefined ? undefined : parseSceneFilter(String(args.rest.only));
+  // Session 15: every run on the whole world left the pattern words unused; sets contrast them on one scene.
+  const patternSets = !!args.rest['pattern-sets'];
+  if (patternSets && batch % PATTERN_SET_SIZE !== 0) throw new Error(`pretrain/unet: --pattern-sets needs a --batch that is a multiple of ${PATTERN_SET_SIZE}, got ${batch}`);
   const attend = Number(args.rest.attend ?? 0);
   const attendOn = parseAttendedAttributes(String(args.rest['attend-on'] ?? 'pattern'));
   const attendTarget = Number(args.rest['attend-target'] ?? 0.2);
@@ -278,7 +286,7 @@ async function main(): Promise<void> {
     } else await evaluate(0);
   } else {
     const ahead = args.rest['encode-ahead'] ? aheadDir(args.cache) : undefined;
-    const producer = ahead ? startProducer(args.cache, args.out, batch, args.steps ?? 5000, closeUps, only) : undefined;
+    const producer = ahead ? startProducer(args.cache, args.out, batch, args.steps ?? 5000, { closeUps, only, patternSets }) : undefined;
     let taken = 0;
     const result = await runLoop({
       dir: args.cache,
@@ -292,7 +300,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -306,15 +314,19 @@ async function main(): Promise<void> {
       },
       loss: ({ rng, step }) => {
         if (ahead) writeCursor(ahead, step);
-        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: UNET_IMAGE_SIZE, closeUps, only }) : undefined;
+        const ready = ahead ? takeAheadBatch(ahead, step, vaeId, { batch, size: UNET_IMAGE_SIZE, closeUps, only, patternSets }) : undefined;
         if (ready) taken++;
-        const b = ready ?? stepBatch(vae, rng, { batch, size: UNET_IMAGE_SIZE, closeUps, only });
+        const b = ready ?? stepBatch(vae, rng, { batch, size: UNET_IMAGE_SIZE, closeUps, only, patternSets });
         const drop = rng.fork('cfg');
-        const captions = b.captions.map((c) => (drop.nextDouble() < CFG_DROPOUT ? '' : c));
+        const captions = patternSets
+          ? dropCaptionGroups(b.captions, drop, CFG_DROPOUT, PATTERN_SET_SIZE)
+          : b.captions.map((c) => (drop.nextDouble() < CFG_DROPOUT ? '' : c));
         const latents = b.latents;
         const conditioned = joint?.embed(captions);
         const ehs = conditioned?.ehs ?? text.embed(captions);
-        const n = makeTrainingNoise(scheduler, latents, rng.fork('noise'));
+        const n = patternSets
+          ? groupedTrainingNoise(scheduler, latents, rng.fork('noise'), PATTERN_SET_SIZE)
+          : makeTrainingNoise(scheduler, latents, rng.fork('noise'));
         const attended = attend > 0 ? unet.forwardWithAttention(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs) : undefined;
         const pred = attended ? attended.sample : unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
         const attention = attended ? attendWords(attended.attentionMaps, captions, b.masks) : undefined;

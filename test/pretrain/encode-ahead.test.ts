@@ -58,7 +58,7 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     });
   });
 
-  it('should ignore (and remove) a batch made with another VAE, batch size, close-up fraction or scene filter, or unreadable, and prune passed steps', async () => {
+  it('should ignore (and remove) a batch made with another VAE, batch size, close-up fraction, scene filter or pattern-set choice, or unreadable, and prune passed steps', async () => {
     const dir = aheadDir(tempDir('detex-ahead-'));
     await expectNoLeak(() => {
       const b = stepBatch(vae, loopStepRng(1, 3), o);
@@ -77,6 +77,8 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
       writeAheadBatch(dir, 7, b, 'v1', { closeUps: 0.5 });
       writeAheadBatch(dir, 9, b, 'v1', { only: parseSceneFilter('class=ball') });
       writeAheadBatch(dir, 10, b, 'v1', { only: parseSceneFilter('class=ball') });
+      writeAheadBatch(dir, 11, b, 'v1', { patternSets: true });
+      writeAheadBatch(dir, 12, b, 'v1', { patternSets: true });
       b.latents.dispose();
     });
     assert.strictEqual(takeAheadBatch(dir, 6, 'v1', o), undefined);
@@ -88,6 +90,11 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     const narrowed = takeAheadBatch(dir, 10, 'v1', { ...o, only: parseSceneFilter('class=ball') });
     assert.ok(narrowed, 'the same filter is taken');
     narrowed.latents.dispose();
+    // pattern sets are another draw of the step's scenes
+    assert.strictEqual(takeAheadBatch(dir, 11, 'v1', o), undefined);
+    const sets = takeAheadBatch(dir, 12, 'v1', { ...o, patternSets: true });
+    assert.ok(sets, 'the same choice is taken');
+    sets.latents.dispose();
     fs.writeFileSync(path.join(dir, 'step-0000005.safetensors'), 'not a safetensors file');
     assert.strictEqual(takeAheadBatch(dir, 5, 'v1', o), undefined);
     pruneAhead(dir, 8);
