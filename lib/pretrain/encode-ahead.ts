@@ -26,6 +26,8 @@ export interface StepBatch {
   /** float32 [B, S, S, 1], 1 on the subject */
   masks: HostTensor;
   captions: string[];
+  /** with patternSets: float32 [B, S, S, 1], where each item's pattern shows (lib/world/pattern-sets.ts) */
+  patternRegions?: HostTensor;
 }
 
 export interface StepBatchOptions {
@@ -43,7 +45,7 @@ export interface StepBatchOptions {
 export function stepBatch(vae: AutoencoderKL, rng: Rng, o: StepBatchOptions): StepBatch {
   const b = worldBatch(rng.fork('data'), { batch: o.batch, size: o.size, closeUps: o.closeUps, only: o.only, patternSets: o.patternSets });
   const latents = tf.tidy(() => vae.encodeLatents(toTf(b.images) as tf.Tensor4D, rng.fork('posterior')));
-  return { latents, masks: b.masks, captions: b.captions };
+  return { latents, masks: b.masks, captions: b.captions, ...(b.patternRegions ? { patternRegions: b.patternRegions } : {}) };
 }
 
 /** The rng runLoop hands step `step`'s (single) micro-batch: see lib/pretrain/loop.ts. */
@@ -83,6 +85,7 @@ export function writeAheadBatch(dir: string, step: number, b: StepBatch, vaeId: 
   writeSafetensors(aheadFile(dir, step), {
     latents: hostTensor('float32', [...z.shape], z.dataSync() as Float32Array),
     masks: { ...b.masks, data: Uint8Array.from(b.masks.data), dtype: 'uint8' },
+    ...(b.patternRegions ? { patternRegions: { ...b.patternRegions, data: Uint8Array.from(b.patternRegions.data), dtype: 'uint8' as const } } : {}),
   }, { step: String(step), vae: vaeId, closeUps: String(mix.closeUps ?? 0), only: sceneFilterSpec(mix.only), patternSets: String(!!mix.patternSets), captions: JSON.stringify(b.captions) });
 }
 
@@ -98,13 +101,17 @@ export function takeAheadBatch(dir: string, step: number, vaeId: string, o: Step
     const { tensors, metadata } = readSafetensors(file);
     const z = tensors.get('latents');
     const m = tensors.get('masks');
+    const regions = tensors.get('patternRegions');
     const captions = JSON.parse(metadata.captions ?? '[]') as string[];
     const ok = metadata.vae === vaeId && metadata.step === String(step) && (metadata.closeUps ?? '0') === String(o.closeUps ?? 0) &&
       (metadata.only ?? '') === sceneFilterSpec(o.only) && (metadata.patternSets ?? 'false') === String(!!o.patternSets) &&
       z && m && z.shape[0] === o.batch &&
-      m.shape.join() === [o.batch, o.size, o.size, 1].join() && captions.length === o.batch;
+      m.shape.join() === [o.batch, o.size, o.size, 1].join() && captions.length === o.batch &&
+      (!o.patternSets || regions?.shape.join() === m.shape.join());
     if (!ok) return undefined;
-    return { latents: tf.tensor4d(z.data as Float32Array, z.shape as [number, number, number, number]), masks: hostTensor('float32', m.shape, Float32Array.from(m.data)), captions };
+    const latents = tf.tensor4d(z.data as Float32Array, z.shape as [number, number, number, number]);
+    const masks = hostTensor('float32', m.shape, Float32Array.from(m.data));
+    return { latents, masks, captions, ...(o.patternSets && regions ? { patternRegions: hostTensor('float32', regions.shape, Float32Array.from(regions.data)) } : {}) };
   } catch {
     // unreadable file or metadata: encode inline
     return undefined;

@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { HostTensor, hostTensor, toTf } from '../io/host-tensor';
 import { Rng } from '../random';
-import { PATTERN_SET_SIZE, patternSetScenes, randomScene, RenderedScene, SceneFilter, Split } from '../world';
+import { PATTERN_SET_SIZE, patternSet, randomScene, RenderedScene, SceneFilter, Split } from '../world';
 
 export interface WorldBatchOptions {
   batch: number;
@@ -32,6 +32,8 @@ export interface WorldBatch {
   masks: HostTensor;
   captions: string[];
   scenes: RenderedScene[];
+  /** with patternSets: float32 [B, S, S, 1], 1 where the item's pattern decides the pixel (PatternSet.regions) */
+  patternRegions?: HostTensor;
 }
 
 /** Packs rendered scenes into host tensors. */
@@ -59,7 +61,7 @@ export function worldBatch(rng: Rng, o: WorldBatchOptions): WorldBatch {
   if (!(closeUps >= 0 && closeUps <= 1)) throw new Error(`world-data: closeUps must be a fraction in [0, 1], got ${o.closeUps}`);
   // Its own fork decides the close-ups, so items keep their identity, background and pose draws whatever the fraction.
   const pick = rng.fork('close-ups');
-  if (o.patternSets) return packScenes(patternSetBatch(rng, o, () => closeUps > 0 && pick.nextDouble() < closeUps));
+  if (o.patternSets) return patternSetBatch(rng, o, () => closeUps > 0 && pick.nextDouble() < closeUps);
   const scenes = Array.from({ length: o.batch }, (_, i) => {
     const closeUp = closeUps > 0 && pick.nextDouble() < closeUps;
     return randomScene(rng.fork(`item:${i}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp, only: o.only });
@@ -68,10 +70,13 @@ export function worldBatch(rng: Rng, o: WorldBatchOptions): WorldBatch {
 }
 
 /** Set k is rendered from `rng.fork('set:k')`, with one close-up draw per set (a set shares its pose). */
-function patternSetBatch(rng: Rng, o: WorldBatchOptions, closeUp: () => boolean): RenderedScene[] {
+function patternSetBatch(rng: Rng, o: WorldBatchOptions, closeUp: () => boolean): WorldBatch {
   if (o.batch % PATTERN_SET_SIZE !== 0) throw new Error(`world-data: pattern sets need a batch that is a multiple of ${PATTERN_SET_SIZE}, got ${o.batch}`);
-  return Array.from({ length: o.batch / PATTERN_SET_SIZE }, (_, k) =>
-    patternSetScenes(rng.fork(`set:${k}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp: closeUp(), only: o.only })).flat();
+  const sets = Array.from({ length: o.batch / PATTERN_SET_SIZE }, (_, k) =>
+    patternSet(rng.fork(`set:${k}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp: closeUp(), only: o.only }));
+  const packed = packScenes(sets.flatMap((s) => s.scenes));
+  const s = packed.images.shape[1];
+  return { ...packed, patternRegions: hostTensor('float32', [o.batch, s, s, 1], Float32Array.from(sets.flatMap((set) => set.regions.flatMap((r) => [...r])))) };
 }
 
 /** A fixed evaluation set (default: held-out identities), the same for a given seed on every machine. */

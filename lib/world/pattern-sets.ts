@@ -21,17 +21,34 @@ import { filterIdentities } from './scene-filter';
 /** Items per set: one per pattern. */
 export const PATTERN_SET_SIZE = PATTERNS.length;
 
+export interface PatternSet {
+  /** PATTERN_SET_SIZE scenes in PATTERNS' order */
+  scenes: RenderedScene[];
+  /**
+   * uint8 [H·W] per scene, 1 where the pattern decides the pixel: where a patterned scene differs from the same
+   * scene plain, and for the plain scene where any of its patterned siblings differs from it; all 0 for a fill.
+   */
+  regions: Uint8Array[];
+}
+
+/** Pixels where two uint8 RGB renders of one size differ. */
+function differing(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length / 3);
+  for (let p = 0; p < out.length; p++) out[p] = a[3 * p] !== b[3 * p] || a[3 * p + 1] !== b[3 * p + 1] || a[3 * p + 2] !== b[3 * p + 2] ? 1 : 0;
+  return out;
+}
+
 /**
- * A set of PATTERN_SET_SIZE scenes in PATTERNS' order. A variant outside the split or the filter (it would
- * share class + colour + pattern with a held-out subject, or the filter drops its pattern or pattern colour)
- * is replaced by an independent scene, so a set never shows what pretraining must not see.
+ * A set of PATTERN_SET_SIZE scenes and where each one's pattern shows. A variant outside the split or the filter
+ * (it would share class + colour + pattern with a held-out subject, or the filter drops its pattern or pattern
+ * colour) is replaced by an independent scene, so a set never shows what pretraining must not see.
  */
-export function patternSetScenes(rng: Rng, opts: RandomSceneOptions = {}): RenderedScene[] {
+export function patternSet(rng: Rng, opts: RandomSceneOptions = {}): PatternSet {
   const split = opts.split ?? 'train';
   const pool = filterIdentities(split === 'heldout' ? heldOutSubjects() : trainIdentities(), opts.only, split);
   const allowed = new Set(pool.map(subjectId));
   const kinds = BACKGROUNDS.filter((k) => !opts.only?.backgrounds || opts.only.backgrounds.includes(k));
-  if (kinds.length === 0) throw new Error('world: patternSetScenes needs at least one background');
+  if (kinds.length === 0) throw new Error('world: patternSet needs at least one background');
   const base = pool[rng.int(pool.length)];
   const background = kinds[rng.int(kinds.length)];
   const pose = samplePose(base.cls, rng, undefined, opts.closeUp);
@@ -40,9 +57,21 @@ export function patternSetScenes(rng: Rng, opts: RandomSceneOptions = {}): Rende
   const others = COLOURS.filter((c) => c !== base.colour);
   const secondary: ColourName = base.secondary === 'none' ? others[rng.int(others.length)] : base.secondary;
   const { split: _split, closeUp: _closeUp, only: _only, ...render } = opts;
-  return PATTERNS.map((pattern) => {
-    const subject: SubjectIdentity = { ...base, pattern, secondary: pattern === 'plain' ? 'none' : secondary };
-    if (!allowed.has(subjectId(subject))) return randomScene(rng.fork(`fill:${pattern}`), opts);
-    return renderScene({ subject, pose, background }, { ...render, seed });
-  });
+  const variant = (pattern: (typeof PATTERNS)[number]): SubjectIdentity => ({ ...base, pattern, secondary: pattern === 'plain' ? 'none' : secondary });
+  const draw = (subject: SubjectIdentity): RenderedScene => renderScene({ subject, pose, background }, { ...render, seed });
+  const variants = PATTERNS.map(variant);
+  const kept = variants.map((v) => allowed.has(subjectId(v)));
+  const rendered = variants.map((v, i) => (kept[i] ? draw(v) : undefined));
+  // the plain render is the reference even where plain itself is not allowed in the set
+  const plain = rendered[0] ?? draw(variants[0]);
+  const pixels = plain.mask.data.length;
+  const regions = rendered.map((r, i) => (r && i > 0 ? differing(plain.image.data as Uint8Array, r.image.data as Uint8Array) : new Uint8Array(pixels)));
+  if (kept[0]) for (const r of regions.slice(1)) for (let p = 0; p < pixels; p++) regions[0][p] |= r[p];
+  const scenes = rendered.map((r, i) => r ?? randomScene(rng.fork(`fill:${PATTERNS[i]}`), opts));
+  return { scenes, regions };
+}
+
+/** The scenes of `patternSet`. */
+export function patternSetScenes(rng: Rng, opts: RandomSceneOptions = {}): RenderedScene[] {
+  return patternSet(rng, opts).scenes;
 }

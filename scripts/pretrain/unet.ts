@@ -21,7 +21,8 @@
  *          --only class=…,colour=…,pattern=…,secondary=…,background=… (train and evaluate on a narrowed world,
  *          lib/world/scene-filter.ts: a capacity test; the exported weights are not a model of the whole world),
  *          --pattern-sets (each batch is sets of one scene under all four patterns, each set sharing its timestep, noise
- *          and caption dropout: lib/world/pattern-sets.ts, lib/pretrain/pattern-sets.ts),
+ *          and caption dropout: lib/world/pattern-sets.ts, lib/pretrain/pattern-sets.ts), --pattern-weight W (1: with
+ *          --pattern-sets, weighs the latent pixels where the item's pattern shows W× the others, as --fg-weight does the subject's),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
@@ -158,7 +159,7 @@ async function main(): Promise<void> {
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
-    attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' },
+    attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = evalInterval('unet', args.rest['eval-every'], 300, CHECKPOINT_EVERY);
@@ -177,6 +178,10 @@ async function main(): Promise<void> {
   // Session 15: every run on the whole world left the pattern words unused; sets contrast them on one scene.
   const patternSets = !!args.rest['pattern-sets'];
   if (patternSets && batch % PATTERN_SET_SIZE !== 0) throw new Error(`pretrain/unet: --pattern-sets needs a --batch that is a multiple of ${PATTERN_SET_SIZE}, got ${batch}`);
+  const patternWeight = Number(args.rest['pattern-weight'] ?? 1);
+  if (!(patternWeight >= 1 && Number.isFinite(patternWeight))) throw new Error(`pretrain/unet: --pattern-weight must be a number ≥ 1, got '${args.rest['pattern-weight']}'`);
+  if (patternWeight > 1 && !patternSets) throw new Error('pretrain/unet: --pattern-weight needs --pattern-sets (the sets say where each pattern shows)');
+  if (patternWeight > 1 && fgWeight > 1) throw new Error('pretrain/unet: --pattern-weight and --fg-weight each weigh the loss; pass one');
   const attend = Number(args.rest.attend ?? 0);
   const attendOn = parseAttendedAttributes(String(args.rest['attend-on'] ?? 'pattern'));
   const attendTarget = Number(args.rest['attend-target'] ?? 0.2);
@@ -300,7 +305,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -331,9 +336,10 @@ async function main(): Promise<void> {
         const pred = attended ? attended.sample : unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
         const attention = attended ? attendWords(attended.attentionMaps, captions, b.masks) : undefined;
         const plainPerItem = tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3]) as tf.Tensor1D;
-        const perItem = fgWeight === 1
-          ? plainPerItem
-          : weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(b.masks) as tf.Tensor4D, pred.shape[1], fgWeight));
+        const weighted = patternWeight > 1 && b.patternRegions ? { masks: b.patternRegions, w: patternWeight } : fgWeight > 1 ? { masks: b.masks, w: fgWeight } : undefined;
+        const perItem = weighted
+          ? weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(weighted.masks) as tf.Tensor4D, pred.shape[1], weighted.w))
+          : plainPerItem;
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
         const anchored = conditioned ? (tf.add(diffusion, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : diffusion;
         const denoising = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;

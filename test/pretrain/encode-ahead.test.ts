@@ -78,8 +78,11 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
       writeAheadBatch(dir, 9, b, 'v1', { only: parseSceneFilter('class=ball') });
       writeAheadBatch(dir, 10, b, 'v1', { only: parseSceneFilter('class=ball') });
       writeAheadBatch(dir, 11, b, 'v1', { patternSets: true });
-      writeAheadBatch(dir, 12, b, 'v1', { patternSets: true });
       b.latents.dispose();
+      const sets = stepBatch(vae, loopStepRng(1, 12), { ...o, batch: 4, patternSets: true });
+      writeAheadBatch(dir, 12, sets, 'v1', { patternSets: true });
+      writeAheadBatch(dir, 13, { ...sets, patternRegions: undefined }, 'v1', { patternSets: true });
+      sets.latents.dispose();
     });
     assert.strictEqual(takeAheadBatch(dir, 6, 'v1', o), undefined);
     const mixed = takeAheadBatch(dir, 7, 'v1', { ...o, closeUps: 0.5 });
@@ -92,9 +95,12 @@ describe('pretrain/encode-ahead (UNet batches encoded by a second process)', fun
     narrowed.latents.dispose();
     // pattern sets are another draw of the step's scenes
     assert.strictEqual(takeAheadBatch(dir, 11, 'v1', o), undefined);
-    const sets = takeAheadBatch(dir, 12, 'v1', { ...o, patternSets: true });
+    const inline = stepBatch(vae, loopStepRng(1, 12), { ...o, batch: 4, patternSets: true });
+    const sets = takeAheadBatch(dir, 12, 'v1', { ...o, batch: 4, patternSets: true });
     assert.ok(sets, 'the same choice is taken');
-    sets.latents.dispose();
+    assert.deepStrictEqual(sets.patternRegions, inline.patternRegions, 'with where each pattern shows');
+    tf.dispose([sets.latents, inline.latents]);
+    assert.strictEqual(takeAheadBatch(dir, 13, 'v1', { ...o, batch: 4, patternSets: true }), undefined, 'a set batch without its regions');
     fs.writeFileSync(path.join(dir, 'step-0000005.safetensors'), 'not a safetensors file');
     assert.strictEqual(takeAheadBatch(dir, 5, 'v1', o), undefined);
     pruneAhead(dir, 8);

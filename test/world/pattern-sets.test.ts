@@ -1,6 +1,6 @@
 import { strict as assert } from 'assert';
 import { Rng } from '../../lib/random';
-import { PATTERNS, patternSetScenes, parseSceneFilter, splitOf, parseSubjectId } from '../../lib/world';
+import { PATTERNS, patternSet, patternSetScenes, parseSceneFilter, splitOf, parseSubjectId } from '../../lib/world';
 import { worldBatch } from '../../lib/pretrain/world-data';
 
 /** Pixels (of H×W) where two uint8 RGB images differ. */
@@ -58,6 +58,37 @@ describe('world pattern sets (one scene under every pattern)', () => {
     for (const s of patternSetScenes(new Rng(5), { size: 32, split: 'heldout' })) assert.equal(splitOf(parseSubjectId(s.subjectId)), 'heldout');
   });
 
+  it('says where each pattern shows: on the subject only, the plain scene marked where any sibling differs, nothing for a fill', () => {
+    let whole = 0;
+    let filled = 0;
+    for (let seed = 0; seed < 16; seed++) {
+      const { scenes, regions } = patternSet(new Rng(seed), { size: 48 });
+      assert.deepEqual(patternSetScenes(new Rng(seed), { size: 48 }).map((s) => s.caption), scenes.map((s) => s.caption));
+      const plain = scenes[0];
+      scenes.forEach((s, i) => {
+        const fill = s.attributes.pattern !== PATTERNS[i] || s.attributes.class !== plain.attributes.class;
+        const marked = regions[i].reduce((a, v) => a + v, 0);
+        if (fill) {
+          filled++;
+          assert.equal(marked, 0, `a fill (${s.subjectId}) has no pattern region`);
+          return;
+        }
+        if (i === 0) return;
+        const d = differingPixels(plain.image.data as Uint8Array, s.image.data as Uint8Array);
+        assert.equal(marked, d.outside, `${s.subjectId}: the region is where it differs from plain`);
+        for (let p = 0; p < regions[i].length; p++) if (regions[i][p]) assert.equal(s.mask.data[p], 1, 'on the subject');
+        // the region is a part of the subject, not all of it: the body colour stays the majority
+        const area = (s.mask.data as Uint8Array).reduce((a, v) => a + v, 0);
+        assert.ok(marked > 0 && marked < area, `${s.subjectId}: ${marked} of ${area}`);
+        whole++;
+      });
+      if (scenes.slice(1).every((s, i) => s.attributes.pattern === PATTERNS[i + 1])) {
+        for (let p = 0; p < regions[0].length; p++) assert.equal(regions[0][p], regions[1][p] | regions[2][p] | regions[3][p]);
+      }
+    }
+    assert.ok(whole > 20 && filled > 0, `${whole} patterned variants checked, ${filled} fills`);
+  });
+
   it('lays batches out as consecutive sets, and refuses a batch that is not a whole number of sets', () => {
     const b = worldBatch(new Rng(2), { batch: 8, size: 32, patternSets: true });
     assert.equal(b.captions.length, 8);
@@ -65,6 +96,11 @@ describe('world pattern sets (one scene under every pattern)', () => {
     assert.deepEqual(again.captions, b.captions, 'seeded');
     const wholeSets = [0, 4].filter((k) => b.scenes.slice(k, k + 4).every((s, i) => s.attributes.pattern === PATTERNS[i]));
     assert.ok(wholeSets.length > 0);
+    assert.deepEqual(b.patternRegions?.shape, [8, 32, 32, 1]);
+    const k = wholeSets[0];
+    const region = (i: number) => Array.from(b.patternRegions!.data.slice(i * 1024, (i + 1) * 1024));
+    assert.ok(region(k + 1).some((v) => v === 1) && region(k + 1).every((v) => v === 0 || v === 1));
+    assert.equal(worldBatch(new Rng(2), { batch: 8, size: 32 }).patternRegions, undefined, 'only sets carry regions');
     assert.throws(() => worldBatch(new Rng(2), { batch: 6, size: 32, patternSets: true }), /multiple of 4, got 6/);
   });
 });
