@@ -23,6 +23,8 @@
  *          --pattern-sets (each batch is sets of one scene under all four patterns, each set sharing its timestep, noise
  *          and caption dropout: lib/world/pattern-sets.ts, lib/pretrain/pattern-sets.ts), --pattern-weight W (1: with
  *          --pattern-sets, weighs the latent pixels where the item's pattern shows W× the others, as --fg-weight does the subject's),
+ *          --attribute-head λ (0: off; adds λ × the loss of an auxiliary head that reads the subject's class, colour and
+ *          pattern from the hidden state after --head-at MODULE (down_blocks.0), lib/pretrain/attribute-head.ts; not exported),
  *          --encode-ahead (a low-priority child process renders and VAE-encodes the next steps' batches:
  *          lib/pretrain/encode-ahead.ts; same data, the step skips ~25 % of its work when a batch is ready),
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
@@ -76,6 +78,7 @@ import { JointTextTraining } from '../../lib/pretrain/joint-text';
 import { attributeSeparation, separationHinge } from '../../lib/pretrain/text-separation';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
 import { AttentionMaps } from '../../lib/models/unet/attention-capture';
+import { AttributeHead } from '../../lib/pretrain/attribute-head';
 
 const CHECKPOINT_EVERY = 100;
 
@@ -127,6 +130,16 @@ function deepenedStore(source: { unetDir: string; files: string[] }, config: Rec
   return { store: ParamStore.initializing(deep.init), warmFrom: `${source.files.join(', ')} (layers_per_block ${JSON.stringify(oldConfig.layers_per_block)})`, check };
 }
 
+/** Channels of the hidden state after a top-level UNet module (`--head-at`). */
+function hiddenChannels(blockOut: readonly number[], module: string): number {
+  const m = /^(down_blocks|up_blocks)\.(\d+)$/.exec(module);
+  const i = m ? Number(m[2]) : -1;
+  if (module === 'conv_in') return blockOut[0];
+  if (module === 'mid_block') return blockOut[blockOut.length - 1];
+  if (m && i < blockOut.length) return m[1] === 'down_blocks' ? blockOut[i] : [...blockOut].reverse()[i];
+  throw new Error(`pretrain/unet: --head-at must be conv_in, down_blocks.i, mid_block or up_blocks.i (i < ${blockOut.length}), got '${module}'`);
+}
+
 /** `--layers`: one resnet count for every down block, or one per level. */
 function parseLayers(raw: unknown, levels: number): number | number[] {
   const parts = String(raw ?? '1').split(',').map(Number);
@@ -160,6 +173,7 @@ async function main(): Promise<void> {
     'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
+    'attribute-head': { type: 'string' }, 'head-at': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = evalInterval('unet', args.rest['eval-every'], 300, CHECKPOINT_EVERY);
@@ -187,6 +201,11 @@ async function main(): Promise<void> {
   const attendTarget = Number(args.rest['attend-target'] ?? 0.2);
   if (!(attend >= 0)) throw new Error(`pretrain/unet: --attend must be a number ≥ 0, got '${args.rest.attend}'`);
   if (!(attendTarget > 0 && attendTarget < 1)) throw new Error(`pretrain/unet: --attend-target must be in (0, 1), got '${args.rest['attend-target']}'`);
+  // Session 15: an auxiliary head asks the hidden states to hold the subject's attributes (lib/pretrain/attribute-head.ts).
+  const headWeight = Number(args.rest['attribute-head'] ?? 0);
+  if (!(headWeight >= 0)) throw new Error(`pretrain/unet: --attribute-head must be a number ≥ 0, got '${args.rest['attribute-head']}'`);
+  const headAt = String(args.rest['head-at'] ?? 'down_blocks.0');
+  if (headWeight > 0 && attend > 0) throw new Error('pretrain/unet: --attribute-head and --attend each change the forward pass; pass one');
   // Caption contrast (lib/pretrain/caption-contrast.ts) from session 7: more steps of the plain loss left the class
   // and pattern words nearly unused.
   const contrast = Number(args.rest.contrast ?? 0);
@@ -242,9 +261,10 @@ async function main(): Promise<void> {
   const unet = UNet2DConditionModel.fromConfig(config as never, store);
   check?.();
   const unetVars = store.makeTrainable(() => true);
+  const head = headWeight > 0 ? new AttributeHead(hiddenChannels(config.block_out_channels as number[], headAt), 128, UNET_SEED) : undefined;
   const nParams = [...unetVars.values()].reduce((a, v) => a + v.size, 0);
   const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt)) : undefined;
-  const vars = joint ? new Map([...unetVars, ...joint.vars]) : unetVars;
+  const vars = new Map([...unetVars, ...(joint?.vars ?? []), ...(head?.vars ?? [])]);
   // the conditioning the checkpoint was trained with: fixed files, or the encoder trained in it from a reference
   const textId = joint ? `joint:${joint.referenceIdentity}` : text.identity;
   console.log(`UNet ${channels.join('/')} × ${JSON.stringify(config.layers_per_block)} layers: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
@@ -305,7 +325,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget) },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -333,7 +353,12 @@ async function main(): Promise<void> {
           ? groupedTrainingNoise(scheduler, latents, rng.fork('noise'), PATTERN_SET_SIZE)
           : makeTrainingNoise(scheduler, latents, rng.fork('noise'));
         const attended = attend > 0 ? unet.forwardWithAttention(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs) : undefined;
-        const pred = attended ? attended.sample : unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
+        const withHidden = head ? unet.forwardWithIntermediates(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs) : undefined;
+        const pred = attended?.sample ?? withHidden?.sample ?? unet.forward(n.noisyLatents as tf.Tensor4D, n.timesteps, ehs);
+        const hidden = withHidden?.intermediates[headAt];
+        if (withHidden && !hidden) throw new Error(`pretrain/unet: --head-at '${headAt}' is not one of ${Object.keys(withHidden.intermediates).join(', ')}`);
+        // the head reads what the UNet was given: a dropped caption has no labels
+        const headTerm = head && hidden ? head.loss(hidden as tf.Tensor4D, toTf(b.masks) as tf.Tensor4D, captions) : undefined;
         const attention = attended ? attendWords(attended.attentionMaps, captions, b.masks) : undefined;
         const plainPerItem = tf.mean(tf.squaredDifference(pred, n.target), [1, 2, 3]) as tf.Tensor1D;
         const weighted = patternWeight > 1 && b.patternRegions ? { masks: b.patternRegions, w: patternWeight } : fgWeight > 1 ? { masks: b.masks, w: fgWeight } : undefined;
@@ -342,10 +367,12 @@ async function main(): Promise<void> {
           : plainPerItem;
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
         const anchored = conditioned ? (tf.add(diffusion, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : diffusion;
-        const denoising = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;
+        const attendedLoss = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;
+        const denoising = headTerm ? (tf.add(attendedLoss, tf.mul(headWeight, headTerm.loss)) as tf.Scalar) : attendedLoss;
         const anchorLog: Record<string, tf.Scalar> = {
           ...(conditioned ? { anchor: conditioned.anchor } : {}),
           ...(attention ? { attend: attention.loss, share: attention.share } : {}),
+          ...(headTerm ? { head: headTerm.loss, headClass: headTerm.accuracy.class, headColour: headTerm.accuracy.colour, headPattern: headTerm.accuracy.pattern } : {}),
         };
         if (contrast === 0) return { loss: denoising, logs: anchorLog };
         // The same noisy latents and timesteps under captions with the class or the pattern word swapped.
@@ -385,6 +412,7 @@ async function main(): Promise<void> {
   text.dispose();
   joint?.dispose();
   classifier?.dispose();
+  head?.dispose();
 }
 
 main().catch((e: Error) => {

@@ -200,6 +200,12 @@ export class UNet2DConditionModel {
     return this.run(sample, timesteps, encoderHiddenStates, { ...opts, captureAttention: opts.captureAttention ?? {} });
   }
 
+  /** The forward pass with the hidden state after each top-level module (UNetForwardResult.intermediates). The caller owns every returned tensor. */
+  forwardWithIntermediates(sample: tf.Tensor4D, timesteps: Timestep, encoderHiddenStates: tf.Tensor3D): Required<Pick<UNetForwardResult, 'sample' | 'intermediates'>> {
+    const out = this.run(sample, timesteps, encoderHiddenStates, { intermediates: true });
+    return { sample: out.sample, intermediates: out.intermediates! };
+  }
+
   private run(sample: tf.Tensor4D, timesteps: Timestep, ehs: tf.Tensor3D, opts: UNetForwardOptions): UNetForwardResult {
     const c = this.config;
     if (sample.rank !== 4 || sample.shape[3] !== c.inChannels) {
