@@ -3,12 +3,8 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { readSafetensors } from '../../lib/io/safetensors';
-import { UNet2DConditionModel } from '../../lib/models/unet/unet';
-import { ParamStore } from '../../lib/nn/params';
-import { seededInitializer } from '../../lib/nn/init';
-import { exportComponent } from '../../lib/pretrain/export';
-import { unetConfig } from '../../scripts/pretrain/unet-config';
 import { tempDirs } from '../helpers/temp-dir';
+import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 const MINI = path.join(ROOT, 'models', 'detex-mini');
@@ -21,12 +17,7 @@ describe('scripts/pretrain/unet.js --pattern-sets, --pattern-weight and --attrib
   it('should train on pattern sets with the pattern-weighted loss and the attribute head, log the head, and export the UNet alone', function () {
     if (!fs.existsSync(path.join(MINI, 'vae', 'diffusion_pytorch_model.safetensors'))) this.skip();
     const out = dirs('detex-unet-sets-');
-    for (const c of ['vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
-    const config = unetConfig([16, 32, 32]);
-    const store = ParamStore.initializing(seededInitializer(3));
-    UNet2DConditionModel.fromConfig(config as never, store);
-    exportComponent(path.join(out, 'unet'), config, store, { weightsFile: 'diffusion_pytorch_model.safetensors' });
-    store.dispose();
+    tinyUNetFolder(out, MINI, [16, 32, 32]);
     const cache = dirs('detex-unet-sets-cache-');
     const stdout = execFileSync(process.execPath, [
       SCRIPT, '--out', out, '--cache', cache, '--warm-start', '--channels', '16,32,32', '--batch', '8', '--steps', '2', '--warmup', '1',
