@@ -12,11 +12,8 @@
 import { Rng } from '../random';
 import { COLOURS, ColourName } from './palette';
 import { PATTERNS } from './patterns';
-import { SubjectIdentity, heldOutSubjects, subjectId, trainIdentities } from './catalogue';
-import { BACKGROUNDS } from './backgrounds';
-import { samplePose } from './pose';
-import { RandomSceneOptions, RenderedScene, randomScene, renderScene } from './render';
-import { filterIdentities } from './scene-filter';
+import { SubjectIdentity, subjectId } from './catalogue';
+import { RandomSceneOptions, RenderedScene, drawScene, randomScene, renderScene } from './render';
 
 /** Items per set: one per pattern. */
 export const PATTERN_SET_SIZE = PATTERNS.length;
@@ -44,21 +41,14 @@ function differing(a: Uint8Array, b: Uint8Array): Uint8Array {
  * colour) is replaced by an independent scene, so a set never shows what pretraining must not see.
  */
 export function patternSet(rng: Rng, opts: RandomSceneOptions = {}): PatternSet {
-  const split = opts.split ?? 'train';
-  const pool = filterIdentities(split === 'heldout' ? heldOutSubjects() : trainIdentities(), opts.only, split);
+  const { spec, render, pool } = drawScene(rng, opts);
   const allowed = new Set(pool.map(subjectId));
-  const kinds = BACKGROUNDS.filter((k) => !opts.only?.backgrounds || opts.only.backgrounds.includes(k));
-  if (kinds.length === 0) throw new Error('world: patternSet needs at least one background');
-  const base = pool[rng.int(pool.length)];
-  const background = kinds[rng.int(kinds.length)];
-  const pose = samplePose(base.cls, rng, undefined, opts.closeUp);
-  const seed = rng.int(0x7fffffff);
+  const base = spec.subject;
   // a plain base still gives its patterned siblings one pattern colour, drawn like the catalogue's
   const others = COLOURS.filter((c) => c !== base.colour);
   const secondary: ColourName = base.secondary === 'none' ? others[rng.int(others.length)] : base.secondary;
-  const { split: _split, closeUp: _closeUp, only: _only, ...render } = opts;
   const variant = (pattern: (typeof PATTERNS)[number]): SubjectIdentity => ({ ...base, pattern, secondary: pattern === 'plain' ? 'none' : secondary });
-  const draw = (subject: SubjectIdentity): RenderedScene => renderScene({ subject, pose, background }, { ...render, seed });
+  const draw = (subject: SubjectIdentity): RenderedScene => renderScene({ ...spec, subject }, render);
   const variants = PATTERNS.map(variant);
   const kept = variants.map((v) => allowed.has(subjectId(v)));
   const rendered = variants.map((v, i) => (kept[i] ? draw(v) : undefined));

@@ -292,8 +292,17 @@ export interface RandomSceneOptions extends Omit<RenderOptions, 'seed'> {
   only?: SceneFilter;
 }
 
-/** Draws an identity of the split, a pose and a background from `rng`, then renders it. */
-export function randomScene(rng: Rng, opts: RandomSceneOptions = {}): RenderedScene {
+/** A random scene's draws, not yet rendered: what `randomScene` renders, and what pattern sets vary. */
+export interface DrawnScene {
+  spec: SceneSpec;
+  /** renderScene's options, the texture seed included */
+  render: RenderOptions;
+  /** the identities the split and the filter allow (the subject is one of them) */
+  pool: readonly SubjectIdentity[];
+}
+
+/** Draws an identity of the split, a background, a pose and a texture seed from `rng`, in that order. */
+export function drawScene(rng: Rng, opts: RandomSceneOptions = {}): DrawnScene {
   const split = opts.split ?? 'train';
   const pool = filterIdentities(split === 'heldout' ? heldOutSubjects() : trainIdentities(), opts.only, split);
   const allowed = opts.only?.backgrounds;
@@ -305,7 +314,13 @@ export function randomScene(rng: Rng, opts: RandomSceneOptions = {}): RenderedSc
   const pose = samplePose(subject.cls, rng, undefined, opts.closeUp);
   const seed = rng.int(0x7fffffff);
   const { split: _split, closeUp: _closeUp, only: _only, ...render } = opts;
-  return renderScene({ subject, pose, background }, { ...render, seed });
+  return { spec: { subject, pose, background }, render: { ...render, seed }, pool };
+}
+
+/** Draws an identity of the split, a pose and a background from `rng`, then renders it. */
+export function randomScene(rng: Rng, opts: RandomSceneOptions = {}): RenderedScene {
+  const { spec, render } = drawScene(rng, opts);
+  return renderScene(spec, render);
 }
 
 /**
