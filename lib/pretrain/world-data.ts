@@ -76,7 +76,9 @@ function patternSetBatch(rng: Rng, o: WorldBatchOptions, closeUp: () => boolean)
     patternSet(rng.fork(`set:${k}`), { split: o.split ?? 'train', size: o.size ?? 64, closeUp: closeUp(), only: o.only }));
   const packed = packScenes(sets.flatMap((s) => s.scenes));
   const s = packed.images.shape[1];
-  return { ...packed, patternRegions: hostTensor('float32', [o.batch, s, s, 1], Float32Array.from(sets.flatMap((set) => set.regions.flatMap((r) => [...r])))) };
+  const regions = new Float32Array(o.batch * s * s);
+  sets.flatMap((set) => set.regions).forEach((r, i) => regions.set(r, i * s * s));
+  return { ...packed, patternRegions: hostTensor('float32', [o.batch, s, s, 1], regions) };
 }
 
 /** A fixed evaluation set (default: held-out identities), the same for a given seed on every machine. */

@@ -12,7 +12,8 @@
 import { Rng } from '../random';
 import { COLOURS, ColourName } from './palette';
 import { PATTERNS } from './patterns';
-import { SubjectIdentity, subjectId } from './catalogue';
+import { SubjectIdentity, splitOf } from './catalogue';
+import { filterAllows } from './scene-filter';
 import { RandomSceneOptions, RenderedScene, drawScene, randomScene, renderScene } from './render';
 
 /** Items per set: one per pattern. */
@@ -41,8 +42,9 @@ function differing(a: Uint8Array, b: Uint8Array): Uint8Array {
  * colour) is replaced by an independent scene, so a set never shows what pretraining must not see.
  */
 export function patternSet(rng: Rng, opts: RandomSceneOptions = {}): PatternSet {
-  const { spec, render, pool } = drawScene(rng, opts);
-  const allowed = new Set(pool.map(subjectId));
+  const { spec, render } = drawScene(rng, opts);
+  // what drawScene's pool holds, asked of one identity (building the pool's id set cost ~6k strings per set)
+  const allowed = (s: SubjectIdentity): boolean => splitOf(s) === (opts.split ?? 'train') && filterAllows(opts.only, s);
   const base = spec.subject;
   // a plain base still gives its patterned siblings one pattern colour, drawn like the catalogue's
   const others = COLOURS.filter((c) => c !== base.colour);
@@ -50,7 +52,7 @@ export function patternSet(rng: Rng, opts: RandomSceneOptions = {}): PatternSet 
   const variant = (pattern: (typeof PATTERNS)[number]): SubjectIdentity => ({ ...base, pattern, secondary: pattern === 'plain' ? 'none' : secondary });
   const draw = (subject: SubjectIdentity): RenderedScene => renderScene({ ...spec, subject }, render);
   const variants = PATTERNS.map(variant);
-  const kept = variants.map((v) => allowed.has(subjectId(v)));
+  const kept = variants.map(allowed);
   const rendered = variants.map((v, i) => (kept[i] ? draw(v) : undefined));
   // the plain render is the reference even where plain itself is not allowed in the set
   const plain = rendered[0] ?? draw(variants[0]);

@@ -297,8 +297,6 @@ export interface DrawnScene {
   spec: SceneSpec;
   /** renderScene's options, the texture seed included */
   render: RenderOptions;
-  /** the identities the split and the filter allow (the subject is one of them) */
-  pool: readonly SubjectIdentity[];
 }
 
 /** Draws an identity of the split, a background, a pose and a texture seed from `rng`, in that order. */
@@ -314,7 +312,7 @@ export function drawScene(rng: Rng, opts: RandomSceneOptions = {}): DrawnScene {
   const pose = samplePose(subject.cls, rng, undefined, opts.closeUp);
   const seed = rng.int(0x7fffffff);
   const { split: _split, closeUp: _closeUp, only: _only, ...render } = opts;
-  return { spec: { subject, pose, background }, render: { ...render, seed }, pool };
+  return { spec: { subject, pose, background }, render: { ...render, seed } };
 }
 
 /** Draws an identity of the split, a pose and a background from `rng`, then renders it. */

@@ -66,12 +66,16 @@ export function sceneFilterSpec(f: SceneFilter | undefined): string {
   return parts.join(',');
 }
 
+/** Whether the filter allows the identity (no filter allows every one). */
+export function filterAllows(f: SceneFilter | undefined, s: SubjectIdentity): boolean {
+  return !f || ((!f.classes || f.classes.includes(s.cls)) && (!f.colours || f.colours.includes(s.colour)) &&
+    (!f.patterns || f.patterns.includes(s.pattern)) && (!f.secondaries || f.secondaries.includes(s.secondary)));
+}
+
 /** The identities of `pool` the filter allows; throws when none is left (an empty world cannot be sampled). */
 export function filterIdentities<T extends SubjectIdentity>(pool: readonly T[], f: SceneFilter | undefined, poolName: string): readonly T[] {
   if (!f) return pool;
-  const kept = pool.filter((s) =>
-    (!f.classes || f.classes.includes(s.cls)) && (!f.colours || f.colours.includes(s.colour)) &&
-    (!f.patterns || f.patterns.includes(s.pattern)) && (!f.secondaries || f.secondaries.includes(s.secondary)));
+  const kept = pool.filter((s) => filterAllows(f, s));
   if (kept.length === 0) throw new Error(`world: scene filter "${sceneFilterSpec(f)}" leaves no identity of the ${poolName} split`);
   return kept;
 }
