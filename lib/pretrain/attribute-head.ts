@@ -29,6 +29,8 @@ export const HEAD_VALUES: Readonly<Record<HeadAttribute, readonly string[]>> = {
   pattern: VOCAB.patterns,
 };
 
+const ATTRIBUTES = Object.keys(HEAD_VALUES) as HeadAttribute[];
+
 /**
  * The subject's labels from a world caption ("a photo of a red striped ball with …"): the words before " with ";
  * no pattern word is 'plain'. Undefined for a caption that names no class or colour (e.g. a dropped one).
@@ -64,7 +66,7 @@ export class AttributeHead {
     // zero read-outs: the head starts at uniform guesses, so its first loss is the mean log of the value counts
     this.vars = new Map([
       ...dense('hidden', channels, hidden, Math.sqrt(2 / channels)),
-      ...(Object.keys(HEAD_VALUES) as HeadAttribute[]).flatMap((a) => dense(a, hidden, HEAD_VALUES[a].length, 0)),
+      ...ATTRIBUTES.flatMap((a) => dense(a, hidden, HEAD_VALUES[a].length, 0)),
     ]);
   }
 
@@ -81,7 +83,7 @@ export class AttributeHead {
       const pre = tf.add(tf.matMul(pooled, this.v('hidden.weight')), this.v('hidden.bias'));
       const hid = tf.mul(pre, tf.sigmoid(pre)) as tf.Tensor2D;
       const out = {} as Record<HeadAttribute, tf.Tensor2D>;
-      for (const a of Object.keys(HEAD_VALUES) as HeadAttribute[]) out[a] = tf.add(tf.matMul(hid, this.v(`${a}.weight`)), this.v(`${a}.bias`)) as tf.Tensor2D;
+      for (const a of ATTRIBUTES) out[a] = tf.add(tf.matMul(hid, this.v(`${a}.weight`)), this.v(`${a}.bias`)) as tf.Tensor2D;
       return out;
     });
   }
@@ -94,15 +96,14 @@ export class AttributeHead {
     return tf.tidy(() => {
       const at = tf.tensor1d(keep, 'int32');
       const logits = this.logits(tf.gather(features, at) as tf.Tensor4D, tf.gather(masks, at) as tf.Tensor4D);
-      const attrs = Object.keys(HEAD_VALUES) as HeadAttribute[];
       const accuracy = {} as Record<HeadAttribute, tf.Scalar>;
-      const terms = attrs.map((a) => {
+      const terms = ATTRIBUTES.map((a) => {
         const y = tf.tensor1d(keep.map((i) => labels[i]![a]), 'int32');
         accuracy[a] = tf.mean(tf.cast(tf.equal(tf.argMax(logits[a], 1), y), 'float32')) as tf.Scalar;
         const logp = tf.logSoftmax(logits[a]);
         return tf.neg(tf.mean(tf.sum(tf.mul(logp, tf.oneHot(y, HEAD_VALUES[a].length)), 1)));
       });
-      return { loss: tf.div(tf.addN(terms), attrs.length) as tf.Scalar, accuracy };
+      return { loss: tf.div(tf.addN(terms), ATTRIBUTES.length) as tf.Scalar, accuracy };
     });
   }
 
