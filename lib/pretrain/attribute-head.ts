@@ -16,6 +16,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../random';
 import { worldVocabulary } from '../world/vocabulary';
+import { findSubjectWords } from './caption-attributes';
 import { maskOnGrid } from './mask-grid';
 
 export type HeadAttribute = 'class' | 'colour' | 'pattern';
@@ -32,16 +33,16 @@ export const HEAD_VALUES: Readonly<Record<HeadAttribute, readonly string[]>> = {
 const ATTRIBUTES = Object.keys(HEAD_VALUES) as HeadAttribute[];
 
 /**
- * The subject's labels from a world caption ("a photo of a red striped ball with …"): the words before " with ";
- * no pattern word is 'plain'. Undefined for a caption that names no class or colour (e.g. a dropped one).
+ * The subject's labels from a world caption ("a photo of a red striped ball with …"); no pattern word is
+ * 'plain'. Undefined for a caption that names no class or colour (e.g. a dropped one).
  */
 export function captionLabels(caption: string): Record<HeadAttribute, number> | undefined {
-  const words = caption.split(' with ')[0].split(/\s+/);
-  const cls = HEAD_VALUES.class.findIndex((c) => words.includes(c));
-  const colour = HEAD_VALUES.colour.findIndex((c) => words.includes(c));
-  if (cls < 0 || colour < 0) return undefined;
-  const pattern = HEAD_VALUES.pattern.findIndex((p) => VOCAB.patternWords[p] !== '' && words.includes(VOCAB.patternWords[p]));
-  return { class: cls, colour, pattern: pattern < 0 ? HEAD_VALUES.pattern.indexOf('plain') : pattern };
+  const found = findSubjectWords(caption);
+  if (!found || found.colour < 0) return undefined;
+  const { words } = found;
+  const pattern = found.pattern < 0 ? 'plain' : VOCAB.patterns.find((p) => VOCAB.patternWords[p] === words[found.pattern]);
+  if (pattern === undefined) throw new Error(`attribute head: the pattern word "${words[found.pattern]}" names no pattern`);
+  return { class: HEAD_VALUES.class.indexOf(words[found.class]), colour: HEAD_VALUES.colour.indexOf(words[found.colour]), pattern: HEAD_VALUES.pattern.indexOf(pattern) };
 }
 
 export interface HeadLoss {

@@ -25,3 +25,27 @@ export function parseAttributeList<A extends CaptionAttribute>(list: string, all
   if (names.length === 0 || bad.length > 0) throw new Error(`${what} one or more of ${allowed.join(', ')}; got '${list}'`);
   return [...new Set(names)] as A[];
 }
+
+/**
+ * Where a world caption names its subject: indices into `caption.split(' ')` of the class word and, before it,
+ * the colour and pattern words (−1 when absent: a plain subject has no pattern word); undefined when the caption
+ * names no class (e.g. the empty caption of classifier-free guidance dropout). Every pretraining term that acts
+ * on an attribute word finds it here, so they agree on which word it is.
+ */
+export interface SubjectWords {
+  words: string[];
+  class: number;
+  colour: number;
+  pattern: number;
+}
+
+export function findSubjectWords(caption: string): SubjectWords | undefined {
+  const words = caption.split(' ');
+  const cls = words.findIndex((w) => CAPTION_ATTRIBUTE_WORDS.class.includes(w));
+  if (cls < 0) return undefined;
+  const lastBefore = (list: readonly string[]): number => {
+    for (let i = cls - 1; i >= 0; i--) if (list.includes(words[i])) return i;
+    return -1;
+  };
+  return { words, class: cls, colour: lastBefore(CAPTION_ATTRIBUTE_WORDS.colour), pattern: lastBefore(CAPTION_ATTRIBUTE_WORDS.pattern) };
+}

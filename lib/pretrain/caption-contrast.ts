@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '../random';
 import { article as articleFor } from '../world';
-import { CAPTION_ATTRIBUTE_WORDS, CaptionAttribute, parseAttributeList } from './caption-attributes';
+import { CAPTION_ATTRIBUTE_WORDS, CaptionAttribute, findSubjectWords, parseAttributeList } from './caption-attributes';
 
 export type ContrastAttribute = CaptionAttribute;
 
@@ -37,34 +37,28 @@ const PATTERN_WORD_LIST: readonly string[] = ['', ...CAPTION_ATTRIBUTE_WORDS.pat
  * undefined when the caption names no class (e.g. the empty caption of classifier-free guidance dropout).
  */
 export function swapCaptionWord(caption: string, attr: ContrastAttribute, rng: Rng): string | undefined {
-  const words = caption.split(' ');
-  const classAt = words.findIndex((w) => CLASS_WORDS.includes(w));
-  if (classAt < 0) return undefined;
+  const found = findSubjectWords(caption);
+  if (!found) return undefined;
+  const { words } = found;
+  const pick = (list: readonly string[], current: string): string => {
+    const others = list.filter((w) => w !== current);
+    return others[Math.floor(rng.nextDouble() * others.length)];
+  };
   if (attr === 'colour') {
     // Why colour too: run 11 swapped only class and pattern, and DETEX's [V] — which sits in the colour word's
     // slot — stopped carrying the subject's colour on that UNet (TRAINING.md, run 11).
-    const colourAt = words.slice(0, classAt).findIndex((w) => COLOUR_WORDS.includes(w));
-    if (colourAt < 0) return undefined;
-    const others = COLOUR_WORDS.filter((c) => c !== words[colourAt]);
-    words[colourAt] = others[Math.floor(rng.nextDouble() * others.length)];
-    const before = words[colourAt - 1];
-    if (before === 'a' || before === 'an') words[colourAt - 1] = articleFor(words[colourAt]);
-    return words.join(' ');
+    if (found.colour < 0) return undefined;
+    words[found.colour] = pick(COLOUR_WORDS, words[found.colour]);
+    const before = words[found.colour - 1];
+    if (before === 'a' || before === 'an') words[found.colour - 1] = articleFor(words[found.colour]);
+  } else if (attr === 'class') {
+    words[found.class] = pick(CLASS_WORDS, words[found.class]);
+  } else {
+    const next = pick(PATTERN_WORD_LIST, found.pattern < 0 ? '' : words[found.pattern]);
+    if (found.pattern < 0) words.splice(found.class, 0, next);
+    else if (next === '') words.splice(found.pattern, 1);
+    else words[found.pattern] = next;
   }
-  if (attr === 'class') {
-    const others = CLASS_WORDS.filter((c) => c !== words[classAt]);
-    words[classAt] = others[Math.floor(rng.nextDouble() * others.length)];
-    return words.join(' ');
-  }
-  const before = words[classAt - 1];
-  const hasPattern = classAt > 0 && PATTERN_WORD_LIST.includes(before) && before !== '';
-  const current = hasPattern ? before : '';
-  const others = PATTERN_WORD_LIST.filter((w) => w !== current);
-  const next = others[Math.floor(rng.nextDouble() * others.length)];
-  if (hasPattern) {
-    if (next === '') words.splice(classAt - 1, 1);
-    else words[classAt - 1] = next;
-  } else words.splice(classAt, 0, next);
   return words.join(' ');
 }
 

@@ -17,7 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { AttentionMaps } from '../models/unet/attention-capture';
-import { CAPTION_ATTRIBUTE_WORDS, CaptionAttribute, parseAttributeList } from './caption-attributes';
+import { CaptionAttribute, findSubjectWords, parseAttributeList } from './caption-attributes';
 import { maskOnGrid } from './mask-grid';
 
 export type AttendedAttribute = CaptionAttribute;
@@ -33,13 +33,15 @@ export function parseAttendedAttributes(list: string): AttendedAttribute[] {
 export type WordIds = (word: string) => readonly number[];
 
 /**
- * Token positions of `attr`'s word in each caption's ids (the first occurrence of any of the attribute's words;
- * empty when the caption has none, e.g. a plain subject's pattern or the dropped caption).
+ * Token positions of the subject's `attr` word (findSubjectWords) in each caption's ids; empty when the caption
+ * has none, e.g. a plain subject's pattern or the dropped caption.
  */
 export function attributeTokenPositions(captions: readonly string[], ids: readonly (readonly number[])[], attr: AttendedAttribute, wordIds: WordIds): number[][] {
   return captions.map((caption, i) => {
-    const word = caption.split(' ').find((w) => CAPTION_ATTRIBUTE_WORDS[attr].includes(w));
-    if (word === undefined) return [];
+    const found = findSubjectWords(caption);
+    const at = found ? found[attr] : -1;
+    if (at < 0) return [];
+    const word = found!.words[at];
     const piece = wordIds(word);
     const seq = ids[i];
     for (let s = 1; s + piece.length <= seq.length; s++) {
