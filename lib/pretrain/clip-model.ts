@@ -8,6 +8,7 @@
  * [49408, K] one-hot). `exportTensors` scatters the rows back into the full table; the other rows keep their
  * seeded init.
  */
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ParamStore } from '../nn/params';
 import { seededInitializer } from '../nn/init';
@@ -45,10 +46,21 @@ export class MiniClip {
   /** Every trained variable by name: text and vision parameters, SUB_TABLE, LOGIT_SCALE. */
   readonly vars: Map<string, tf.Variable>;
 
-  /** Fresh seeded weights (`seed`), the token rows our tokenizer produces. */
-  constructor(readonly tokenizer: CLIPTokenizer, seed: number) {
-    const textStore = ParamStore.initializing(seededInitializer(seed));
-    const visionStore = ParamStore.initializing(seededInitializer(seed + 1));
+  /**
+   * Fresh seeded weights (`seed`), or `from` an exported pair (`<dir>/text_encoder/model.safetensors` and
+   * `<dir>/image_encoder/model.safetensors`, e.g. to measure a text encoder a UNet run trained); the token rows
+   * our tokenizer produces.
+   */
+  constructor(readonly tokenizer: CLIPTokenizer, seed: number, from?: string) {
+    const exported = (component: string) => ParamStore.fromSafetensors(path.join(from!, component, 'model.safetensors'));
+    const textStore = from === undefined ? ParamStore.initializing(seededInitializer(seed)) : exported('text_encoder');
+    let visionStore: ParamStore;
+    try {
+      visionStore = from === undefined ? ParamStore.initializing(seededInitializer(seed + 1)) : exported('image_encoder');
+    } catch (e) {
+      textStore.dispose(); // closes the text file it opened
+      throw e;
+    }
     this.text = new CLIPTextModel(textStore, textConfigFrom(MINI_TEXT_CONFIG), { withProjection: true });
     this.vision = new CLIPVisionModel(visionStore, visionConfigFrom(MINI_VISION_CONFIG), { withProjection: true });
     this.rows = usedTokenIds(tokenizer);

@@ -5,6 +5,7 @@
  *
  *   node dist/scripts/pretrain/clip.js --minutes 20        # continues where it stopped
  *   node dist/scripts/pretrain/clip.js --eval-only         # just the zero-shot numbers of the checkpoint
+ *   node dist/scripts/pretrain/clip.js --eval-model DIR    # the same for an exported model folder's pair (not logged)
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -17,6 +18,7 @@ import { MINI_PREPROCESSOR, MINI_TEXT_CONFIG, MINI_VISION_CONFIG, TOKENIZER_FILE
 import { clipBatch } from '../../lib/pretrain/clip-data';
 import { MiniClip } from '../../lib/pretrain/clip-model';
 import { zeroShotAccuracy } from '../../lib/pretrain/clip-eval';
+import { SafetensorsReader } from '../../lib/io/safetensors';
 import { writeFileAtomic } from '../../lib/io/atomic-write';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -26,30 +28,33 @@ const EVAL_N = 512;
 const EVAL_SEED = 4242;
 
 async function main(): Promise<void> {
-  const args = parseRunArgs('clip', ROOT, { 'eval-only': { type: 'boolean' }, batch: { type: 'string' }, hard: { type: 'string' } });
-  if (!args.rest['eval-only']) refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['text_encoder', 'image_encoder']);
+  const args = parseRunArgs('clip', ROOT, { 'eval-only': { type: 'boolean' }, 'eval-model': { type: 'string' }, batch: { type: 'string' }, hard: { type: 'string' } });
+  const evalModel = args.rest['eval-model'] as string | undefined;
+  if (!args.rest['eval-only'] && evalModel === undefined) refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['text_encoder', 'image_encoder']);
   const info = await initBackend();
   console.log(`backend ${info.backend} (${info.provider})`);
-  const tokDir = path.join(args.out, 'tokenizer');
+  const tokDir = path.join(evalModel === undefined ? args.out : path.resolve(evalModel), 'tokenizer');
   if (!fs.existsSync(path.join(tokDir, 'vocab.json'))) {
     fs.mkdirSync(tokDir, { recursive: true });
     for (const f of TOKENIZER_FILES) fs.copyFileSync(path.join(ROOT, 'models', 'detex-tiny', 'tokenizer', f), path.join(tokDir, f));
   }
-  const clip = new MiniClip(CLIPTokenizer.fromFolder(tokDir), SEED);
+  const clip = new MiniClip(CLIPTokenizer.fromFolder(tokDir), SEED, evalModel === undefined ? undefined : path.resolve(evalModel));
   const batch = Number(args.rest.batch ?? BATCH);
   // from step 560 on: half of each batch in class-contrast groups (run 3); 0 reproduces runs 1–2
   const hardShare = Number(args.rest.hard ?? 0.5);
   const held = evalScenes(EVAL_N, EVAL_SEED).scenes;
   const evalLog = path.join(args.cache, 'eval.jsonl');
 
-  const evaluate = (step: number) => {
+  const evaluate = (step: number, log = true) => {
     const t0 = Date.now();
     const acc = zeroShotAccuracy(clip, held);
     const line = { step, ...acc, temperature: clip.temperature, ms: Date.now() - t0 };
-    fs.mkdirSync(args.cache, { recursive: true });
-    fs.appendFileSync(evalLog, JSON.stringify(line) + '\n');
+    if (log) {
+      fs.mkdirSync(args.cache, { recursive: true });
+      fs.appendFileSync(evalLog, JSON.stringify(line) + '\n');
+    }
     const pct = (x: number) => (100 * x).toFixed(1);
-    console.log(`zero-shot @${step} (held-out n=${acc.n}): class ${pct(acc.class)}% colour ${pct(acc.colour)}% pattern ${pct(acc.pattern)}% background ${pct(acc.background)}% (T=${clip.temperature.toFixed(4)})`);
+    console.log(`zero-shot @${step} (held-out n=${acc.n}): class ${pct(acc.class)}% colour ${pct(acc.colour)}% pattern ${pct(acc.pattern)}% background ${pct(acc.background)}%${log ? ` (T=${clip.temperature.toFixed(4)})` : ''}`);
   };
 
   const exportAll = (step: number) => {
@@ -61,6 +66,15 @@ async function main(): Promise<void> {
     console.log(`exported text_encoder (${(tb / 1e6).toFixed(2)} MB) and image_encoder (${(vb / 1e6).toFixed(2)} MB) at step ${step}`);
   };
 
+  if (evalModel !== undefined) {
+    console.log(`model ${path.resolve(evalModel)}`);
+    const meta = SafetensorsReader.open(path.join(path.resolve(evalModel), 'text_encoder', 'model.safetensors'));
+    const step = Number(meta.metadata.step ?? -1);
+    meta.close();
+    evaluate(step, false);
+    clip.dispose();
+    return;
+  }
   if (args.rest['eval-only']) {
     const { step } = loadCheckpoint(path.join(args.cache, 'checkpoint.safetensors'), clip.vars);
     evaluate(step);

@@ -6,7 +6,7 @@ import { CLIPTokenizer } from '../../lib/models/clip/tokenizer';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { asFloat32 } from '../../lib/io/host-tensor';
 import { exportComponent } from '../../lib/pretrain/export';
-import { MINI_TEXT_CONFIG } from '../../lib/pretrain/clip-config';
+import { MINI_TEXT_CONFIG, MINI_VISION_CONFIG } from '../../lib/pretrain/clip-config';
 import { ATTRIBUTES, attributePrompt, attributeValues, classContrastScenes, clipBatch } from '../../lib/pretrain/clip-data';
 import { splitOf, parseSubjectId } from '../../lib/world';
 import { LOGIT_SCALE, MiniClip, SUB_TABLE, sameTextTargets } from '../../lib/pretrain/clip-model';
@@ -95,6 +95,29 @@ describe('pretrain clip', function () {
     const untouched = 1000;
     assert.ok(!clip.rows.includes(untouched));
     assert.strictEqual(saved[untouched * c], before[untouched * c], 'untrained row');
+    removeTempDir(dir);
+  });
+
+  it('should load an exported pair into the same embeddings (clip.js --eval-model), and name a missing file', () => {
+    clip.syncTokenTable();
+    const dir = tempDir('detex-clip-pair-');
+    exportComponent(path.join(dir, 'text_encoder'), MINI_TEXT_CONFIG, clip.text.store, { weightsFile: 'model.safetensors', dtype: 'F32' });
+    exportComponent(path.join(dir, 'image_encoder'), MINI_VISION_CONFIG, clip.vision.store, { weightsFile: 'model.safetensors', dtype: 'F32' });
+    const loaded = new MiniClip(CLIPTokenizer.fromFolder(TOKENIZER), 99, dir);
+    const ids = clip.tokenize(['a photo of a red striped ball', 'a photo of a cup']);
+    const pixels = tf.randomUniform([2, MINI_VISION_CONFIG.image_size, MINI_VISION_CONFIG.image_size, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
+    const pairs: Array<[tf.Tensor, tf.Tensor]> = [
+      [clip.encodeText(ids), loaded.encodeText(ids)],
+      [clip.encodeImage(pixels), loaded.encodeImage(pixels)],
+    ];
+    for (const [a, b] of pairs) assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]) < 1e-5);
+    const fresh = new MiniClip(CLIPTokenizer.fromFolder(TOKENIZER), 98);
+    const other = fresh.encodeText(ids);
+    assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(pairs[0][0], other))).dataSync()[0]) > 1e-3, 'a fresh seed differs, so the match is the load');
+    tf.dispose([pixels, other, ...pairs.flat()]);
+    [loaded, fresh].forEach((m) => m.dispose());
+    fs.rmSync(path.join(dir, 'image_encoder'), { recursive: true });
+    assert.throws(() => new MiniClip(CLIPTokenizer.fromFolder(TOKENIZER), 97, dir), /image_encoder.model\.safetensors/);
     removeTempDir(dir);
   });
 
