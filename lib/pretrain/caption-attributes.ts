@@ -19,7 +19,7 @@ export const CAPTION_ATTRIBUTE_WORDS: Readonly<Record<CaptionAttribute, readonly
  * "class,pattern" → ['class', 'pattern'], each of `allowed`, deduplicated; `what` begins the error
  * ("caption contrast: swap" → "caption contrast: swap one or more of …; got '…'").
  */
-export function parseAttributeList<A extends CaptionAttribute>(list: string, allowed: readonly A[], what: string): A[] {
+export function parseAttributeList<A extends string>(list: string, allowed: readonly A[], what: string): A[] {
   const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const bad = names.filter((s) => !(allowed as readonly string[]).includes(s));
   if (names.length === 0 || bad.length > 0) throw new Error(`${what} one or more of ${allowed.join(', ')}; got '${list}'`);

@@ -17,6 +17,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TextConditioner } from './text-cond';
 import { textAnchorLoss } from './text-anchor';
+import { SeparatedAttribute, attributeSeparation } from './text-separation';
 
 const REFERENCE = 'text-reference';
 
@@ -46,6 +47,11 @@ export class JointTextTraining {
 
   get referenceIdentity(): string {
     return this.reference.identity;
+  }
+
+  /** The frozen original's separation per attribute on `bases` base scenes from `first` (the keeper's reference). */
+  referenceSeparation(bases: number, first: number): Record<SeparatedAttribute, number> {
+    return attributeSeparation((c) => this.reference.embed(c), bases, first);
   }
 
   /** The UNet's conditioning [B, 77, width] and the anchor term for these captions (the caller owns both). */

@@ -15,9 +15,23 @@ import { ColourName } from '../world/palette';
 import { PatternName } from '../world/patterns';
 
 export type SeparatedAttribute = 'class' | 'colour' | 'pattern' | 'background';
+export const SEPARATED_ATTRIBUTES: readonly SeparatedAttribute[] = ['class', 'colour', 'pattern', 'background'];
 
 /** Mean pairwise relative distance between the items of `h` [n, positions, width] (n ≥ 2). */
 export function relativeSpread(h: tf.Tensor3D): number {
+  const t = relativeSpreadTensor(h, 0);
+  try {
+    return t.dataSync()[0];
+  } finally {
+    t.dispose();
+  }
+}
+
+/**
+ * The same as a scalar tensor (the caller owns it); `eps` inside the square root keeps the gradient finite where
+ * two items coincide (the diagonal, masked out), for the keeper below.
+ */
+export function relativeSpreadTensor(h: tf.Tensor3D, eps = 1e-8): tf.Scalar {
   const n = h.shape[0];
   if (n < 2) throw new Error(`relativeSpread: needs at least 2 captions, got ${n}`);
   return tf.tidy(() => {
@@ -26,20 +40,22 @@ export function relativeSpread(h: tf.Tensor3D): number {
     const gram = tf.matMul(flat, flat, false, true);
     // ‖a − b‖² = ‖a‖² + ‖b‖² − 2a·b, against the mean squared norm of the pair
     const sum = tf.add(tf.expandDims(sq, 1), tf.expandDims(sq, 0));
-    const rel = tf.sqrt(tf.div(tf.relu(tf.sub(sum, tf.mul(2, gram))), tf.div(sum, 2)));
-    const v = rel.arraySync() as number[][];
-    let total = 0;
-    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) total += v[i][j];
-    return total / ((n * (n - 1)) / 2);
+    const rel = tf.sqrt(tf.add(tf.div(tf.relu(tf.sub(sum, tf.mul(2, gram))), tf.div(sum, 2)), eps));
+    const upper = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) upper[i * n + j] = 1;
+    return tf.div(tf.sum(tf.mul(rel, tf.tensor2d(upper, [n, n]))), (n * (n - 1)) / 2) as tf.Scalar;
   });
 }
 
-/** Captions of `bases` base scenes, one list per attribute, each with that attribute's word run through all values. */
-export function separationCaptions(bases = 4): Record<SeparatedAttribute, string[][]> {
+/**
+ * Captions of `bases` base scenes (numbered from `first`), one list per attribute, each with that attribute's word
+ * run through all values.
+ */
+export function separationCaptions(bases = 4, first = 0): Record<SeparatedAttribute, string[][]> {
   const voc = worldVocabulary();
   const patterns = voc.patterns.filter((p) => voc.patternWords[p] !== '') as PatternName[];
   const out: Record<SeparatedAttribute, string[][]> = { class: [], colour: [], pattern: [], background: [] };
-  for (let k = 0; k < bases; k++) {
+  for (let k = first; k < first + bases; k++) {
     const base = {
       cls: voc.classes[k % voc.classes.length],
       colour: voc.colours[(3 * k + 1) % voc.colours.length] as ColourName,
@@ -61,9 +77,9 @@ export function separationCaptions(bases = 4): Record<SeparatedAttribute, string
 }
 
 /** The separation of each attribute under `embed` (captions → [n, 77, width], owned by the caller). */
-export function attributeSeparation(embed: (captions: string[]) => tf.Tensor3D, bases = 4): Record<SeparatedAttribute, number> {
+export function attributeSeparation(embed: (captions: string[]) => tf.Tensor3D, bases = 4, first = 0): Record<SeparatedAttribute, number> {
   const out = {} as Record<SeparatedAttribute, number>;
-  for (const [attr, groups] of Object.entries(separationCaptions(bases)) as [SeparatedAttribute, string[][]][]) {
+  for (const [attr, groups] of Object.entries(separationCaptions(bases, first)) as [SeparatedAttribute, string[][]][]) {
     let total = 0;
     for (const captions of groups) {
       const h = embed(captions);
@@ -95,5 +111,41 @@ export function separationHinge(trueStates: tf.Tensor3D, swappedStates: tf.Tenso
     const b = tf.reshape(swappedStates, [n, -1]);
     const rel = tf.div(tf.norm(tf.sub(a, b), 'euclidean', 1), tf.add(tf.norm(a, 'euclidean', 1), 1e-8));
     return tf.mean(tf.relu(tf.sub(tau, rel))) as tf.Scalar;
+  });
+}
+
+/**
+ * Base scenes of the keeper's captions: after the measurement's 0–3, so the logged separation stays a check the
+ * keeper was not trained on.
+ */
+export const KEEPER_FIRST_BASE = 4;
+
+/**
+ * Holds attributes' separation at a reference encoder's level while other terms move the encoder (`unet.js
+ * --text-keep`). Why: run 26's pattern terms raised the pattern separation 0.11 → 0.80 while background fell
+ * 0.85 → 0.46 and colour 0.94 → 0.82, and DETEX's [B_i] and [V], which live in those phrases, stopped working
+ * (TRAINING.md, run 27). The anchor holds only the pooled embedding; this holds what the UNet reads.
+ *
+ *   L = Σ_attr relu(reference[attr] − s[attr]),  s = mean relative spread over the attribute's caption groups
+ *
+ * on `bases` base scenes from KEEPER_FIRST_BASE; `reference` is `attributeSeparation` of the frozen encoder on
+ * the same captions. Zero while each attribute is at least as separated as it was.
+ */
+export function separationKeeper(
+  embed: (captions: string[]) => tf.Tensor3D,
+  attrs: readonly SeparatedAttribute[],
+  reference: Readonly<Record<SeparatedAttribute, number>>,
+  bases = 2,
+): { loss: tf.Scalar; separation: Record<SeparatedAttribute, tf.Scalar> } {
+  if (attrs.length === 0) throw new Error('separationKeeper: no attributes to keep');
+  const groups = separationCaptions(bases, KEEPER_FIRST_BASE);
+  return tf.tidy(() => {
+    const separation = {} as Record<SeparatedAttribute, tf.Scalar>;
+    const terms = attrs.map((attr) => {
+      const spreads = groups[attr].map((captions) => relativeSpreadTensor(embed(captions)));
+      separation[attr] = tf.div(tf.addN(spreads), spreads.length) as tf.Scalar;
+      return tf.relu(tf.sub(reference[attr], separation[attr]));
+    });
+    return { loss: tf.addN(terms) as tf.Scalar, separation };
   });
 }

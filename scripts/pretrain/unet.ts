@@ -35,6 +35,8 @@
  *          `<out>/text_encoder/` too), --text-anchor w (1: weight of its pooled-embedding anchor),
  *          --text-lr-scale s (1: its lr relative to the UNet's), --text-separate τ (0: off; with --contrast, asks
  *          each swapped caption's hidden states to differ from the true one's by ≥ τ, lib/pretrain/text-separation.ts),
+ *          --text-keep class,colour,pattern,background (with --train-text: hold those attributes' separation at the
+ *          frozen encoder's level, lib/pretrain/text-separation.ts separationKeeper),
  *          --lr PEAK (8e-4), --warmup N (100),
  *          --widen-from DIR (no checkpoint: start from DIR/unet's trained weights widened to --channels, each width an
  *          integer multiple of the old one; lib/pretrain/widen-unet.ts; fresh optimizer, like --warm-start),
@@ -75,7 +77,8 @@ import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder'
 import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
-import { attributeSeparation, separationHinge } from '../../lib/pretrain/text-separation';
+import { KEEPER_FIRST_BASE, SEPARATED_ATTRIBUTES, attributeSeparation, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
+import { parseAttributeList } from '../../lib/pretrain/caption-attributes';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
 import { AttentionMaps } from '../../lib/models/unet/attention-capture';
 import { AttributeHead } from '../../lib/pretrain/attribute-head';
@@ -170,7 +173,7 @@ async function main(): Promise<void> {
     channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
-    'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
+    'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, 'text-keep': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
     'attribute-head': { type: 'string' }, 'head-at': { type: 'string' },
@@ -227,6 +230,10 @@ async function main(): Promise<void> {
   if (textSeparate > 0 && !(trainText && Number(args.rest.contrast ?? 0) > 0)) {
     throw new Error('pretrain/unet: --text-separate needs --train-text and --contrast (it compares the contrast\'s swapped captions)');
   }
+  // Session 16: run 26's pattern terms cost the background and colour words their separation, and DETEX's [B_i] and
+  // [V] with it (TRAINING.md, run 27).
+  const textKeep = args.rest['text-keep'] === undefined ? [] : parseAttributeList(String(args.rest['text-keep']), SEPARATED_ATTRIBUTES, 'pretrain/unet: --text-keep');
+  if (textKeep.length > 0 && !trainText) throw new Error('pretrain/unet: --text-keep needs --train-text (it holds the trained encoder to the frozen one)');
   const peakLr = Number(args.rest.lr ?? 8e-4);
   const warmup = Number(args.rest.warmup ?? 100);
   for (const [flag, v] of [['text-anchor', textAnchor], ['text-lr-scale', textLrScale], ['text-separate', textSeparate], ['lr', peakLr], ['warmup', warmup]] as const) {
@@ -269,6 +276,9 @@ async function main(): Promise<void> {
   const textId = joint ? `joint:${joint.referenceIdentity}` : text.identity;
   console.log(`UNet ${channels.join('/')} × ${JSON.stringify(config.layers_per_block)} layers: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
     (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
+  const KEEPER_BASES = 2;
+  const keepReference = joint && textKeep.length > 0 ? joint.referenceSeparation(KEEPER_BASES, KEEPER_FIRST_BASE) : undefined;
+  if (keepReference) console.log(`text keep: ${textKeep.map((a) => `${a} ≥ ${keepReference[a].toFixed(3)}`).join(', ')} (the frozen encoder's separation on the keeper's captions)`);
 
   if (fs.existsSync(ckpt)) {
     const { SafetensorsReader } = await import('../../lib/io/safetensors');
@@ -325,7 +335,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(',') },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -366,11 +376,14 @@ async function main(): Promise<void> {
           ? weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(weighted.masks) as tf.Tensor4D, pred.shape[1], weighted.w))
           : plainPerItem;
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        const anchored = conditioned ? (tf.add(diffusion, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : diffusion;
+        const kept = keepReference ? separationKeeper((c) => text.embed(c), textKeep, keepReference, KEEPER_BASES) : undefined;
+        const withKeep = kept ? (tf.add(diffusion, kept.loss) as tf.Scalar) : diffusion;
+        const anchored = conditioned ? (tf.add(withKeep, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : withKeep;
         const attendedLoss = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;
         const denoising = headTerm ? (tf.add(attendedLoss, tf.mul(headWeight, headTerm.loss)) as tf.Scalar) : attendedLoss;
         const anchorLog: Record<string, tf.Scalar> = {
           ...(conditioned ? { anchor: conditioned.anchor } : {}),
+          ...(kept ? { keep: kept.loss, ...Object.fromEntries(textKeep.map((a) => [`sep${a[0].toUpperCase()}${a.slice(1)}`, kept.separation[a]])) } : {}),
           ...(attention ? { attend: attention.loss, share: attention.share } : {}),
           ...(headTerm ? { head: headTerm.loss, headClass: headTerm.accuracy.class, headColour: headTerm.accuracy.colour, headPattern: headTerm.accuracy.pattern } : {}),
         };

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { attributeSeparation, relativeSpread, separationCaptions, separationHinge } from '../../lib/pretrain/text-separation';
+import { KEEPER_FIRST_BASE, attributeSeparation, relativeSpread, separationCaptions, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { worldVocabulary } from '../../lib/world/vocabulary';
 import { expectNoLeak } from '../helpers/leak';
@@ -56,6 +56,34 @@ describe('pretrain/text-separation', () => {
       assert.ok(words.every((w) => w.length - pre - suf <= 3), list.join(' | '));
     }
     assert.ok(groups.pattern[0].some((c) => c.includes(' striped ')) && groups.pattern[0].some((c) => c.includes(' dotted ')));
+  });
+
+  it('should keep an attribute\'s separation at the reference: zero there, and a gradient that spreads the captions below it', async () => {
+    // a toy encoder: a shared vector plus w × a vector of the caption's own (separation grows with w)
+    const own = (c: string) => Array.from({ length: 8 }, (_, k) => Math.sin((k + 1) * [...c].reduce((a, ch) => a + ch.charCodeAt(0) * 7, 0)));
+    const encoder = (w: tf.Tensor) => (captions: string[]) =>
+      tf.tidy(() => tf.add(tf.ones([captions.length, 1, 8]), tf.mul(w, tf.tensor3d(captions.map((c) => [own(c)])))) as tf.Tensor3D);
+    await expectNoLeak(() => {
+      const w1 = tf.scalar(1);
+      const reference = attributeSeparation(encoder(w1), 2, KEEPER_FIRST_BASE);
+      const same = separationKeeper(encoder(w1), ['colour', 'background'], reference);
+      assert.strictEqual(same.loss.dataSync()[0], 0);
+      assert.ok(Math.abs(same.separation.colour.dataSync()[0] - reference.colour) < 1e-4);
+      const loss = (w: tf.Tensor) => separationKeeper(encoder(w), ['colour', 'background'], reference).loss;
+      const w = tf.scalar(0.5);
+      const below = tf.tidy(() => loss(w).dataSync()[0]);
+      assert.ok(below > 0.1, `below the reference: ${below}`);
+      const g = tf.tidy(() => tf.grad(loss)(w).dataSync()[0]);
+      assert.ok(Number.isFinite(g) && g < 0, `the gradient spreads the captions: ${g}`);
+      assert.throws(() => separationKeeper(encoder(w), [], reference), /no attributes to keep/);
+      tf.dispose([w1, w, same.loss, ...Object.values(same.separation)]);
+    });
+  });
+
+  it('should keep on other base scenes than the measurement\'s', () => {
+    const measured = new Set(Object.values(separationCaptions(4)).flat(2));
+    const kept = Object.values(separationCaptions(2, KEEPER_FIRST_BASE)).flat(2);
+    assert.ok(kept.filter((c) => measured.has(c)).length < kept.length / 4, 'mostly new captions');
   });
 
   it('should measure every attribute of the shipped text encoder', async () => {

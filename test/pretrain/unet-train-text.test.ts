@@ -53,6 +53,33 @@ describe('scripts/pretrain/unet.js --train-text', function () {
     assert.strictEqual(readMeta(path.join(out, 'text_encoder', 'model.safetensors')).metadata.step, '3');
   });
 
+  it('should hold the kept attributes\' separation with --text-keep, logging the term and each kept separation', function () {
+    if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
+    const out = dirs('detex-unet-keep-');
+    for (const c of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
+    const cache = dirs('detex-unet-keep-cache-');
+    const channels = (JSON.parse(fs.readFileSync(path.join(MINI, 'unet', 'config.json'), 'utf8')).block_out_channels as number[]).join(',');
+    const printed = execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', channels, '--batch', '2', '--train-text',
+      '--text-keep', 'colour,background', '--lr', '1e-3', '--warmup', '1', '--warm-start', '--steps', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.match(printed, /text keep: colour ≥ \d\.\d+, background ≥ \d\.\d+/);
+    const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    // step 1 starts at the reference: the hinge is zero there (the reference is the same encoder on the same captions)
+    assert.strictEqual(log[0].keep, 0, JSON.stringify(log[0]));
+    for (const l of log) for (const k of ['keep', 'sepColour', 'sepBackground']) assert.ok(Number.isFinite(l[k]), `${k} logged: ${JSON.stringify(l)}`);
+    assert.ok(log[0].sepBackground > 0.3, 'the shipped encoder separates backgrounds');
+    assert.strictEqual(readMeta(path.join(cache, 'checkpoint.safetensors')).metadata.textKeep, 'colour,background');
+  });
+
+  it('should refuse --text-keep without --train-text, and an unknown attribute', () => {
+    const fails = (args: string[], message: RegExp) =>
+      assert.throws(
+        () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-text-'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
+        (e: Error & { stderr?: Buffer }) => message.test(String(e.stderr)),
+      );
+    fails(['--text-keep', 'background'], /--text-keep needs --train-text/);
+    fails(['--train-text', '--text-keep', 'size'], /--text-keep one or more of class, colour, pattern, background; got 'size'/);
+  });
+
   it('should refuse --text-separate without --train-text and --contrast', () => {
     assert.throws(
       () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-text-'), '--text-separate', '0.5'], { stdio: ['ignore', 'pipe', 'pipe'] }),
