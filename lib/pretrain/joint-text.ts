@@ -17,7 +17,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TextConditioner } from './text-cond';
 import { textAnchorLoss } from './text-anchor';
-import { SeparatedAttribute, attributeSeparation } from './text-separation';
+import { SeparatedAttribute, keeperReference } from './text-separation';
 
 const REFERENCE = 'text-reference';
 
@@ -49,9 +49,9 @@ export class JointTextTraining {
     return this.reference.identity;
   }
 
-  /** The frozen original's separation per attribute on `bases` base scenes from `first` (the keeper's reference). */
-  referenceSeparation(bases: number, first: number): Record<SeparatedAttribute, number> {
-    return attributeSeparation((c) => this.reference.embed(c), bases, first);
+  /** The frozen original's separation per attribute on the keeper's captions (`--text-keep`'s reference). */
+  keeperReference(): Record<SeparatedAttribute, number> {
+    return keeperReference((c) => this.reference.embed(c));
   }
 
   /** The UNet's conditioning [B, 77, width] and the anchor term for these captions (the caller owns both). */

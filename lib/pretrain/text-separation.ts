@@ -119,6 +119,13 @@ export function separationHinge(trueStates: tf.Tensor3D, swappedStates: tf.Tenso
  * keeper was not trained on.
  */
 export const KEEPER_FIRST_BASE = 4;
+/** How many base scenes the keeper's captions come from (two: ~58 captions through the encoder per step). */
+export const KEEPER_BASES = 2;
+
+/** The keeper's reference: `attributeSeparation` of the frozen encoder on exactly the keeper's captions. */
+export function keeperReference(embed: (captions: string[]) => tf.Tensor3D): Record<SeparatedAttribute, number> {
+  return attributeSeparation(embed, KEEPER_BASES, KEEPER_FIRST_BASE);
+}
 
 /**
  * Holds attributes' separation at a reference encoder's level while other terms move the encoder (`unet.js
@@ -128,17 +135,16 @@ export const KEEPER_FIRST_BASE = 4;
  *
  *   L = Σ_attr relu(reference[attr] − s[attr]),  s = mean relative spread over the attribute's caption groups
  *
- * on `bases` base scenes from KEEPER_FIRST_BASE; `reference` is `attributeSeparation` of the frozen encoder on
- * the same captions. Zero while each attribute is at least as separated as it was.
+ * on KEEPER_BASES base scenes from KEEPER_FIRST_BASE; `reference` is `keeperReference` of the frozen encoder (the
+ * same captions). Zero while each attribute is at least as separated as it was.
  */
 export function separationKeeper(
   embed: (captions: string[]) => tf.Tensor3D,
   attrs: readonly SeparatedAttribute[],
   reference: Readonly<Record<SeparatedAttribute, number>>,
-  bases = 2,
 ): { loss: tf.Scalar; separation: Record<SeparatedAttribute, tf.Scalar> } {
   if (attrs.length === 0) throw new Error('separationKeeper: no attributes to keep');
-  const groups = separationCaptions(bases, KEEPER_FIRST_BASE);
+  const groups = separationCaptions(KEEPER_BASES, KEEPER_FIRST_BASE);
   return tf.tidy(() => {
     const separation = {} as Record<SeparatedAttribute, tf.Scalar>;
     const terms = attrs.map((attr) => {

@@ -77,7 +77,7 @@ import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder'
 import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
-import { KEEPER_FIRST_BASE, SEPARATED_ATTRIBUTES, attributeSeparation, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
+import { SEPARATED_ATTRIBUTES, attributeSeparation, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { parseAttributeList } from '../../lib/pretrain/caption-attributes';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
 import { AttentionMaps } from '../../lib/models/unet/attention-capture';
@@ -276,8 +276,7 @@ async function main(): Promise<void> {
   const textId = joint ? `joint:${joint.referenceIdentity}` : text.identity;
   console.log(`UNet ${channels.join('/')} × ${JSON.stringify(config.layers_per_block)} layers: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
     (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
-  const KEEPER_BASES = 2;
-  const keepReference = joint && textKeep.length > 0 ? joint.referenceSeparation(KEEPER_BASES, KEEPER_FIRST_BASE) : undefined;
+  const keepReference = joint && textKeep.length > 0 ? joint.keeperReference() : undefined;
   if (keepReference) console.log(`text keep: ${textKeep.map((a) => `${a} ≥ ${keepReference[a].toFixed(3)}`).join(', ')} (the frozen encoder's separation on the keeper's captions)`);
 
   if (fs.existsSync(ckpt)) {
@@ -376,7 +375,7 @@ async function main(): Promise<void> {
           ? weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(weighted.masks) as tf.Tensor4D, pred.shape[1], weighted.w))
           : plainPerItem;
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        const kept = keepReference ? separationKeeper((c) => text.embed(c), textKeep, keepReference, KEEPER_BASES) : undefined;
+        const kept = keepReference ? separationKeeper((c) => text.embed(c), textKeep, keepReference) : undefined;
         const withKeep = kept ? (tf.add(diffusion, kept.loss) as tf.Scalar) : diffusion;
         const anchored = conditioned ? (tf.add(withKeep, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : withKeep;
         const attendedLoss = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { KEEPER_FIRST_BASE, attributeSeparation, relativeSpread, separationCaptions, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
+import { KEEPER_BASES, KEEPER_FIRST_BASE, attributeSeparation, keeperReference, relativeSpread, separationCaptions, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { worldVocabulary } from '../../lib/world/vocabulary';
 import { expectNoLeak } from '../helpers/leak';
@@ -65,7 +65,7 @@ describe('pretrain/text-separation', () => {
       tf.tidy(() => tf.add(tf.ones([captions.length, 1, 8]), tf.mul(w, tf.tensor3d(captions.map((c) => [own(c)])))) as tf.Tensor3D);
     await expectNoLeak(() => {
       const w1 = tf.scalar(1);
-      const reference = attributeSeparation(encoder(w1), 2, KEEPER_FIRST_BASE);
+      const reference = keeperReference(encoder(w1));
       const same = separationKeeper(encoder(w1), ['colour', 'background'], reference);
       assert.strictEqual(same.loss.dataSync()[0], 0);
       assert.ok(Math.abs(same.separation.colour.dataSync()[0] - reference.colour) < 1e-4);
@@ -82,7 +82,7 @@ describe('pretrain/text-separation', () => {
 
   it('should keep on other base scenes than the measurement\'s', () => {
     const measured = new Set(Object.values(separationCaptions(4)).flat(2));
-    const kept = Object.values(separationCaptions(2, KEEPER_FIRST_BASE)).flat(2);
+    const kept = Object.values(separationCaptions(KEEPER_BASES, KEEPER_FIRST_BASE)).flat(2);
     assert.ok(kept.filter((c) => measured.has(c)).length < kept.length / 4, 'mostly new captions');
   });
 
