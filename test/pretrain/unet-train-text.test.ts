@@ -21,13 +21,17 @@ const readMeta = (file: string): { keys: string[]; metadata: Record<string, stri
 describe('scripts/pretrain/unet.js --train-text', function () {
   this.timeout(180000);
   const dirs = tempDirs();
+  /** A copy of detex-mini's folders to train in, a fresh cache, and its UNet's --channels. */
+  const miniRun = (prefix: string) => {
+    const out = dirs(prefix);
+    for (const c of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
+    const channels = (JSON.parse(fs.readFileSync(path.join(MINI, 'unet', 'config.json'), 'utf8')).block_out_channels as number[]).join(',');
+    return { out, cache: dirs(`${prefix}cache-`), channels };
+  };
 
   it('should train the text encoder with the UNet, checkpoint both, export both, and resume', function () {
     if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
-    const out = dirs('detex-unet-text-');
-    for (const c of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
-    const cache = dirs('detex-unet-text-cache-');
-    const channels = (JSON.parse(fs.readFileSync(path.join(MINI, 'unet', 'config.json'), 'utf8')).block_out_channels as number[]).join(',');
+    const { out, cache, channels } = miniRun('detex-unet-text-');
     const run = (extra: string[]) =>
       execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', channels, '--batch', '2', '--train-text',
         '--contrast', '0.1', '--text-separate', '0.5', '--lr', '1e-4', '--warmup', '1', ...extra], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -55,10 +59,7 @@ describe('scripts/pretrain/unet.js --train-text', function () {
 
   it('should hold the kept attributes\' separation with --text-keep, logging the term and each kept separation', function () {
     if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
-    const out = dirs('detex-unet-keep-');
-    for (const c of ['unet', 'vae', 'text_encoder', 'tokenizer', 'scheduler']) fs.cpSync(path.join(MINI, c), path.join(out, c), { recursive: true });
-    const cache = dirs('detex-unet-keep-cache-');
-    const channels = (JSON.parse(fs.readFileSync(path.join(MINI, 'unet', 'config.json'), 'utf8')).block_out_channels as number[]).join(',');
+    const { out, cache, channels } = miniRun('detex-unet-keep-');
     const printed = execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', channels, '--batch', '2', '--train-text',
       '--text-keep', 'colour,background', '--lr', '1e-3', '--warmup', '1', '--warm-start', '--steps', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.match(printed, /text keep: colour ≥ \d\.\d+, background ≥ \d\.\d+/);
