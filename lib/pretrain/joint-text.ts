@@ -17,7 +17,6 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TextConditioner } from './text-cond';
 import { textAnchorLoss } from './text-anchor';
-import { SeparatedAttribute, keeperReference } from './text-separation';
 
 const REFERENCE = 'text-reference';
 
@@ -49,9 +48,9 @@ export class JointTextTraining {
     return this.reference.identity;
   }
 
-  /** The frozen original's separation per attribute on the keeper's captions (`--text-keep`'s reference). */
-  keeperReference(): Record<SeparatedAttribute, number> {
-    return keeperReference((c) => this.reference.embed(c));
+  /** The frozen original's last_hidden_state for these captions (the caller owns it): `--text-keep`'s reference. */
+  referenceEmbed(captions: string[]): tf.Tensor3D {
+    return this.reference.embed(captions);
   }
 
   /** The UNet's conditioning [B, 77, width] and the anchor term for these captions (the caller owns both). */

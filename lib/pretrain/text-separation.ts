@@ -119,12 +119,19 @@ export function separationHinge(trueStates: tf.Tensor3D, swappedStates: tf.Tenso
  * keeper was not trained on.
  */
 export const KEEPER_FIRST_BASE = 4;
-/** How many base scenes the keeper's captions come from (two: ~58 captions through the encoder per step). */
+/** How many base scenes the keeper's captions come from per step (two: ~58 captions through the encoder). */
 export const KEEPER_BASES = 2;
+/**
+ * How many base scenes the keeper walks through, KEEPER_BASES per step. Why a walk: run 28 held two fixed scenes
+ * above their reference while colour's measured separation (scenes 0–3) fell 0.94 → 0.79; two scenes are too few
+ * to stand for the captions DETEX will use.
+ */
+export const KEEPER_POOL = 64;
 
-/** The keeper's reference: `attributeSeparation` of the frozen encoder on exactly the keeper's captions. */
-export function keeperReference(embed: (captions: string[]) => tf.Tensor3D): Record<SeparatedAttribute, number> {
-  return attributeSeparation(embed, KEEPER_BASES, KEEPER_FIRST_BASE);
+/** The first base scene of the keeper's captions at `step` (its KEEPER_BASES scenes follow it). */
+export function keeperFirstScene(step: number): number {
+  if (!Number.isInteger(step) || step < 0) throw new Error(`keeperFirstScene: step must be an integer ≥ 0, got ${step}`);
+  return KEEPER_FIRST_BASE + ((step * KEEPER_BASES) % KEEPER_POOL);
 }
 
 /**
@@ -133,25 +140,31 @@ export function keeperReference(embed: (captions: string[]) => tf.Tensor3D): Rec
  * 0.85 → 0.46 and colour 0.94 → 0.82, and DETEX's [B_i] and [V], which live in those phrases, stopped working
  * (TRAINING.md, run 27). The anchor holds only the pooled embedding; this holds what the UNet reads.
  *
- *   L = Σ_attr relu(reference[attr] − s[attr]),  s = mean relative spread over the attribute's caption groups
+ *   L = Σ_attr mean_groups relu(s_ref(group) − s(group)),  s = the relative spread of one caption group
  *
- * on KEEPER_BASES base scenes from KEEPER_FIRST_BASE; `reference` is `keeperReference` of the frozen encoder (the
- * same captions). Zero while each attribute is at least as separated as it was.
+ * over the groups of KEEPER_BASES base scenes from `firstScene` (`keeperFirstScene(step)`), s_ref measured on the
+ * same group by the frozen `reference` encoder. Per group, not on the mean, so no scene pays for another. Zero while
+ * every group is at least as separated as it was.
  */
 export function separationKeeper(
   embed: (captions: string[]) => tf.Tensor3D,
+  reference: (captions: string[]) => tf.Tensor3D,
   attrs: readonly SeparatedAttribute[],
-  reference: Readonly<Record<SeparatedAttribute, number>>,
-): { loss: tf.Scalar; separation: Record<SeparatedAttribute, tf.Scalar> } {
+  firstScene: number,
+): { loss: tf.Scalar; separation: Record<SeparatedAttribute, tf.Scalar>; reference: Record<SeparatedAttribute, number> } {
   if (attrs.length === 0) throw new Error('separationKeeper: no attributes to keep');
-  const groups = separationCaptions(KEEPER_BASES, KEEPER_FIRST_BASE);
+  const groups = separationCaptions(KEEPER_BASES, firstScene);
+  const referenceSpread = (captions: string[]) => tf.tidy(() => relativeSpread(reference(captions)));
+  const refs = Object.fromEntries(attrs.map((attr) => [attr, groups[attr].map(referenceSpread)])) as Record<SeparatedAttribute, number[]>;
+  const referenceMean = Object.fromEntries(attrs.map((attr) => [attr, refs[attr].reduce((a, b) => a + b, 0) / refs[attr].length])) as Record<SeparatedAttribute, number>;
   return tf.tidy(() => {
     const separation = {} as Record<SeparatedAttribute, tf.Scalar>;
     const terms = attrs.map((attr) => {
       const spreads = groups[attr].map((captions) => relativeSpreadTensor(embed(captions)));
       separation[attr] = tf.div(tf.addN(spreads), spreads.length) as tf.Scalar;
-      return tf.relu(tf.sub(reference[attr], separation[attr]));
+      const shortfalls = spreads.map((s, g) => tf.relu(tf.sub(refs[attr][g], s)));
+      return tf.div(tf.addN(shortfalls), shortfalls.length);
     });
-    return { loss: tf.addN(terms) as tf.Scalar, separation };
+    return { loss: tf.addN(terms) as tf.Scalar, separation, reference: referenceMean };
   });
 }

@@ -36,7 +36,8 @@
  *          --text-lr-scale s (1: its lr relative to the UNet's), --text-separate τ (0: off; with --contrast, asks
  *          each swapped caption's hidden states to differ from the true one's by ≥ τ, lib/pretrain/text-separation.ts),
  *          --text-keep class,colour,pattern,background (with --train-text: hold those attributes' separation at the
- *          frozen encoder's level, lib/pretrain/text-separation.ts separationKeeper),
+ *          frozen encoder's level on a walk through base scenes, lib/pretrain/text-separation.ts separationKeeper;
+ *          logs sepClass… as the trained encoder's separation over the frozen one's on the step's captions),
  *          --lr PEAK (8e-4), --warmup N (100),
  *          --widen-from DIR (no checkpoint: start from DIR/unet's trained weights widened to --channels, each width an
  *          integer multiple of the old one; lib/pretrain/widen-unet.ts; fresh optimizer, like --warm-start),
@@ -77,7 +78,7 @@ import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder'
 import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
-import { SEPARATED_ATTRIBUTES, attributeSeparation, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
+import { KEEPER_BASES, KEEPER_POOL, SEPARATED_ATTRIBUTES, attributeSeparation, keeperFirstScene, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { parseAttributeList } from '../../lib/pretrain/caption-attributes';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
 import { AttentionMaps } from '../../lib/models/unet/attention-capture';
@@ -276,8 +277,8 @@ async function main(): Promise<void> {
   const textId = joint ? `joint:${joint.referenceIdentity}` : text.identity;
   console.log(`UNet ${channels.join('/')} × ${JSON.stringify(config.layers_per_block)} layers: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
     (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
-  const keepReference = joint && textKeep.length > 0 ? joint.keeperReference() : undefined;
-  if (keepReference) console.log(`text keep: ${textKeep.map((a) => `${a} ≥ ${keepReference[a].toFixed(3)}`).join(', ')} (the frozen encoder's separation on the keeper's captions)`);
+  const keeping = joint && textKeep.length > 0 ? joint : undefined;
+  if (keeping) console.log(`text keep: ${textKeep.join(', ')} at the frozen encoder's separation per caption group, ${KEEPER_BASES} of ${KEEPER_POOL} base scenes per step`);
 
   if (fs.existsSync(ckpt)) {
     const { SafetensorsReader } = await import('../../lib/io/safetensors');
@@ -375,14 +376,15 @@ async function main(): Promise<void> {
           ? weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(weighted.masks) as tf.Tensor4D, pred.shape[1], weighted.w))
           : plainPerItem;
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        const kept = keepReference ? separationKeeper((c) => text.embed(c), textKeep, keepReference) : undefined;
+        const kept = keeping ? separationKeeper((c) => text.embed(c), (c) => keeping.referenceEmbed(c), textKeep, keeperFirstScene(step)) : undefined;
         const withKeep = kept ? (tf.add(diffusion, kept.loss) as tf.Scalar) : diffusion;
         const anchored = conditioned ? (tf.add(withKeep, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : withKeep;
         const attendedLoss = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;
         const denoising = headTerm ? (tf.add(attendedLoss, tf.mul(headWeight, headTerm.loss)) as tf.Scalar) : attendedLoss;
         const anchorLog: Record<string, tf.Scalar> = {
           ...(conditioned ? { anchor: conditioned.anchor } : {}),
-          ...(kept ? { keep: kept.loss, ...Object.fromEntries(textKeep.map((a) => [`sep${a[0].toUpperCase()}${a.slice(1)}`, kept.separation[a]])) } : {}),
+          // each kept separation relative to the frozen encoder's on the same captions (the scenes change every step)
+          ...(kept ? { keep: kept.loss, ...Object.fromEntries(textKeep.map((a) => [`sep${a[0].toUpperCase()}${a.slice(1)}`, tf.div(kept.separation[a], kept.reference[a])])) } : {}),
           ...(attention ? { attend: attention.loss, share: attention.share } : {}),
           ...(headTerm ? { head: headTerm.loss, headClass: headTerm.accuracy.class, headColour: headTerm.accuracy.colour, headPattern: headTerm.accuracy.pattern } : {}),
         };

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { KEEPER_BASES, KEEPER_FIRST_BASE, attributeSeparation, keeperReference, relativeSpread, separationCaptions, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
+import { KEEPER_BASES, KEEPER_FIRST_BASE, KEEPER_POOL, attributeSeparation, keeperFirstScene, relativeSpread, separationCaptions, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { worldVocabulary } from '../../lib/world/vocabulary';
 import { expectNoLeak } from '../helpers/leak';
@@ -65,25 +65,34 @@ describe('pretrain/text-separation', () => {
       tf.tidy(() => tf.add(tf.ones([captions.length, 1, 8]), tf.mul(w, tf.tensor3d(captions.map((c) => [own(c)])))) as tf.Tensor3D);
     await expectNoLeak(() => {
       const w1 = tf.scalar(1);
-      const reference = keeperReference(encoder(w1));
-      const same = separationKeeper(encoder(w1), ['colour', 'background'], reference);
+      const reference = encoder(w1);
+      const same = separationKeeper(encoder(w1), reference, ['colour', 'background'], KEEPER_FIRST_BASE);
       assert.strictEqual(same.loss.dataSync()[0], 0);
-      assert.ok(Math.abs(same.separation.colour.dataSync()[0] - reference.colour) < 1e-4);
-      const loss = (w: tf.Tensor) => separationKeeper(encoder(w), ['colour', 'background'], reference).loss;
+      assert.ok(Math.abs(same.separation.colour.dataSync()[0] - same.reference.colour) < 1e-4);
+      const loss = (w: tf.Tensor) => separationKeeper(encoder(w), reference, ['colour', 'background'], KEEPER_FIRST_BASE).loss;
       const w = tf.scalar(0.5);
       const below = tf.tidy(() => loss(w).dataSync()[0]);
       assert.ok(below > 0.1, `below the reference: ${below}`);
       const g = tf.tidy(() => tf.grad(loss)(w).dataSync()[0]);
       assert.ok(Number.isFinite(g) && g < 0, `the gradient spreads the captions: ${g}`);
-      assert.throws(() => separationKeeper(encoder(w), [], reference), /no attributes to keep/);
-      tf.dispose([w1, w, same.loss, ...Object.values(same.separation)]);
+      // above the reference on average is not enough: each group pays its own shortfall
+      const firstScene = separationCaptions(KEEPER_BASES, KEEPER_FIRST_BASE).colour[0];
+      const mixed = separationKeeper((c) => encoder(c[0] === firstScene[0] ? tf.scalar(0.8) : tf.scalar(4))(c), reference, ['colour'], KEEPER_FIRST_BASE);
+      assert.ok(mixed.separation.colour.dataSync()[0] > mixed.reference.colour && mixed.loss.dataSync()[0] > 0, 'a scene below its reference pays beside one above');
+      assert.throws(() => separationKeeper(encoder(w), reference, [], KEEPER_FIRST_BASE), /no attributes to keep/);
+      tf.dispose([w1, w, same.loss, ...Object.values(same.separation), mixed.loss, ...Object.values(mixed.separation)]);
     });
   });
 
-  it('should keep on other base scenes than the measurement\'s', () => {
+  it('should walk the keeper through base scenes other than the measurement\'s', () => {
+    assert.strictEqual(keeperFirstScene(0), KEEPER_FIRST_BASE);
+    assert.strictEqual(keeperFirstScene(1), KEEPER_FIRST_BASE + KEEPER_BASES);
+    assert.strictEqual(keeperFirstScene(KEEPER_POOL / KEEPER_BASES), KEEPER_FIRST_BASE); // the walk repeats
+    assert.throws(() => keeperFirstScene(-1), /step must be an integer ≥ 0, got -1/);
     const measured = new Set(Object.values(separationCaptions(4)).flat(2));
-    const kept = Object.values(separationCaptions(KEEPER_BASES, KEEPER_FIRST_BASE)).flat(2);
-    assert.ok(kept.filter((c) => measured.has(c)).length < kept.length / 4, 'mostly new captions');
+    const kept = new Set(Object.values(separationCaptions(KEEPER_POOL, KEEPER_FIRST_BASE)).flat(2));
+    assert.ok([...kept].filter((c) => measured.has(c)).length < kept.size / 8, 'mostly new captions');
+    assert.ok(kept.size > 10 * measured.size / 4, `many scenes' captions: ${kept.size}`);
   });
 
   it('should measure every attribute of the shipped text encoder', async () => {
