@@ -124,7 +124,7 @@ export const KEEPER_BASES = 2;
 /**
  * How many base scenes the keeper walks through, KEEPER_BASES per step. Why a walk: run 28 held two fixed scenes
  * above their reference while colour's measured separation (scenes 0–3) fell 0.94 → 0.79; two scenes are too few
- * to stand for the captions DETEX will use.
+ * to stand for other captions.
  */
 export const KEEPER_POOL = 64;
 
@@ -138,7 +138,9 @@ export function keeperFirstScene(step: number): number {
  * Holds attributes' separation at a reference encoder's level while other terms move the encoder (`unet.js
  * --text-keep`). Why: run 26's pattern terms raised the pattern separation 0.11 → 0.80 while background fell
  * 0.85 → 0.46 and colour 0.94 → 0.82, and DETEX's [B_i] and [V], which live in those phrases, stopped working
- * (TRAINING.md, run 27). The anchor holds only the pooled embedding; this holds what the UNet reads.
+ * (TRAINING.md, run 27). The anchor holds only the pooled embedding; this holds what the UNet reads of the
+ * vocabulary's words. It does not hold what DETEX needs: run 29 kept colour and background at or above the frozen
+ * encoder's separation and DETEX still failed (TRAINING.md, run 29) — a learned concept token is not a word swap.
  *
  *   L = Σ_attr mean_groups relu(s_ref(group) − s(group)),  s = the relative spread of one caption group
  *
