@@ -135,6 +135,23 @@ export function keeperFirstScene(step: number): number {
 }
 
 /**
+ * `relativeSpread` of a fixed encoder's states, remembered per caption group. The keeper's reference encoder is
+ * frozen and its walk returns to the same KEEPER_POOL scenes, so each group needs measuring once, not every step.
+ */
+export function frozenSpread(embed: (captions: string[]) => tf.Tensor3D): (captions: string[]) => number {
+  const seen = new Map<string, number>();
+  return (captions) => {
+    const key = captions.join('\n');
+    let spread = seen.get(key);
+    if (spread === undefined) {
+      spread = tf.tidy(() => relativeSpread(embed(captions)));
+      seen.set(key, spread);
+    }
+    return spread;
+  };
+}
+
+/**
  * Holds attributes' separation at a reference encoder's level while other terms move the encoder (`unet.js
  * --text-keep`). Why: run 26's pattern terms raised the pattern separation 0.11 → 0.80 while background fell
  * 0.85 → 0.46 and colour 0.94 → 0.82, and DETEX's [B_i] and [V], which live in those phrases, stopped working
@@ -145,18 +162,17 @@ export function keeperFirstScene(step: number): number {
  *   L = Σ_attr mean_groups relu(s_ref(group) − s(group)),  s = the relative spread of one caption group
  *
  * over the groups of KEEPER_BASES base scenes from `firstScene` (`keeperFirstScene(step)`), s_ref measured on the
- * same group by the frozen `reference` encoder. Per group, not on the mean, so no scene pays for another. Zero while
+ * same group by the frozen reference encoder (`referenceSpread`, a `frozenSpread`). Per group, not on the mean, so no scene pays for another. Zero while
  * every group is at least as separated as it was.
  */
 export function separationKeeper(
   embed: (captions: string[]) => tf.Tensor3D,
-  reference: (captions: string[]) => tf.Tensor3D,
+  referenceSpread: (captions: string[]) => number,
   attrs: readonly SeparatedAttribute[],
   firstScene: number,
 ): { loss: tf.Scalar; separation: Record<SeparatedAttribute, tf.Scalar>; reference: Record<SeparatedAttribute, number> } {
   if (attrs.length === 0) throw new Error('separationKeeper: no attributes to keep');
   const groups = separationCaptions(KEEPER_BASES, firstScene);
-  const referenceSpread = (captions: string[]) => tf.tidy(() => relativeSpread(reference(captions)));
   const refs = Object.fromEntries(attrs.map((attr) => [attr, groups[attr].map(referenceSpread)])) as Record<SeparatedAttribute, number[]>;
   const referenceMean = Object.fromEntries(attrs.map((attr) => [attr, refs[attr].reduce((a, b) => a + b, 0) / refs[attr].length])) as Record<SeparatedAttribute, number>;
   return tf.tidy(() => {

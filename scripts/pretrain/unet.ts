@@ -78,7 +78,7 @@ import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder'
 import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
-import { KEEPER_BASES, KEEPER_POOL, SEPARATED_ATTRIBUTES, attributeSeparation, keeperFirstScene, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
+import { KEEPER_BASES, KEEPER_POOL, SEPARATED_ATTRIBUTES, attributeSeparation, frozenSpread, keeperFirstScene, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { parseAttributeList } from '../../lib/pretrain/caption-attributes';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
 import { AttentionMaps } from '../../lib/models/unet/attention-capture';
@@ -278,6 +278,7 @@ async function main(): Promise<void> {
   console.log(`UNet ${channels.join('/')} × ${JSON.stringify(config.layers_per_block)} layers: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
     (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
   const keeping = joint && textKeep.length > 0 ? joint : undefined;
+  const keepReference = keeping ? frozenSpread((c) => keeping.referenceEmbed(c)) : undefined;
   if (keeping) console.log(`text keep: ${textKeep.join(', ')} at the frozen encoder's separation per caption group, ${KEEPER_BASES} of ${KEEPER_POOL} base scenes per step`);
 
   if (fs.existsSync(ckpt)) {
@@ -376,7 +377,7 @@ async function main(): Promise<void> {
           ? weightedItemMse(pred, n.target as tf.Tensor4D, foregroundWeights(toTf(weighted.masks) as tf.Tensor4D, pred.shape[1], weighted.w))
           : plainPerItem;
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
-        const kept = keeping ? separationKeeper((c) => text.embed(c), (c) => keeping.referenceEmbed(c), textKeep, keeperFirstScene(step)) : undefined;
+        const kept = keepReference ? separationKeeper((c) => text.embed(c), keepReference, textKeep, keeperFirstScene(step)) : undefined;
         const withKeep = kept ? (tf.add(diffusion, kept.loss) as tf.Scalar) : diffusion;
         const anchored = conditioned ? (tf.add(withKeep, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : withKeep;
         const attendedLoss = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;

@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { KEEPER_BASES, KEEPER_FIRST_BASE, KEEPER_POOL, attributeSeparation, keeperFirstScene, relativeSpread, separationCaptions, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
+import { KEEPER_BASES, KEEPER_FIRST_BASE, KEEPER_POOL, attributeSeparation, frozenSpread, keeperFirstScene, relativeSpread, separationCaptions, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { worldVocabulary } from '../../lib/world/vocabulary';
 import { expectNoLeak } from '../helpers/leak';
@@ -65,7 +65,7 @@ describe('pretrain/text-separation', () => {
       tf.tidy(() => tf.add(tf.ones([captions.length, 1, 8]), tf.mul(w, tf.tensor3d(captions.map((c) => [own(c)])))) as tf.Tensor3D);
     await expectNoLeak(() => {
       const w1 = tf.scalar(1);
-      const reference = encoder(w1);
+      const reference = frozenSpread(encoder(w1));
       const same = separationKeeper(encoder(w1), reference, ['colour', 'background'], KEEPER_FIRST_BASE);
       assert.strictEqual(same.loss.dataSync()[0], 0);
       assert.ok(Math.abs(same.separation.colour.dataSync()[0] - same.reference.colour) < 1e-4);
@@ -80,6 +80,13 @@ describe('pretrain/text-separation', () => {
       const mixed = separationKeeper((c) => encoder(c[0] === firstScene[0] ? tf.scalar(0.8) : tf.scalar(4))(c), reference, ['colour'], KEEPER_FIRST_BASE);
       assert.ok(mixed.separation.colour.dataSync()[0] > mixed.reference.colour && mixed.loss.dataSync()[0] > 0, 'a scene below its reference pays beside one above');
       assert.throws(() => separationKeeper(encoder(w), reference, [], KEEPER_FIRST_BASE), /no attributes to keep/);
+      // the frozen reference is measured once per caption group, however often the walk comes back
+      let calls = 0;
+      const counted = frozenSpread((c) => (calls++, encoder(w1)(c)));
+      const again = [0, 1].map(() => separationKeeper(encoder(w1), counted, ['colour'], KEEPER_FIRST_BASE));
+      assert.strictEqual(calls, KEEPER_BASES, 'one colour group per base scene, measured once');
+      assert.strictEqual(again[1].reference.colour, same.reference.colour);
+      tf.dispose(again.flatMap((k) => [k.loss, ...Object.values(k.separation)]));
       tf.dispose([w1, w, same.loss, ...Object.values(same.separation), mixed.loss, ...Object.values(mixed.separation)]);
     });
   });
