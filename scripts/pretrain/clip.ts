@@ -29,16 +29,16 @@ const EVAL_SEED = 4242;
 
 async function main(): Promise<void> {
   const args = parseRunArgs('clip', ROOT, { 'eval-only': { type: 'boolean' }, 'eval-model': { type: 'string' }, batch: { type: 'string' }, hard: { type: 'string' } });
-  const evalModel = args.rest['eval-model'] as string | undefined;
+  const evalModel = args.rest['eval-model'] === undefined ? undefined : path.resolve(String(args.rest['eval-model']));
   if (!args.rest['eval-only'] && evalModel === undefined) refuseToOverwriteTrained(args, 'checkpoint.safetensors', ['text_encoder', 'image_encoder']);
   const info = await initBackend();
   console.log(`backend ${info.backend} (${info.provider})`);
-  const tokDir = path.join(evalModel === undefined ? args.out : path.resolve(evalModel), 'tokenizer');
+  const tokDir = path.join(evalModel ?? args.out, 'tokenizer');
   if (!fs.existsSync(path.join(tokDir, 'vocab.json'))) {
     fs.mkdirSync(tokDir, { recursive: true });
     for (const f of TOKENIZER_FILES) fs.copyFileSync(path.join(ROOT, 'models', 'detex-tiny', 'tokenizer', f), path.join(tokDir, f));
   }
-  const clip = new MiniClip(CLIPTokenizer.fromFolder(tokDir), SEED, evalModel === undefined ? undefined : path.resolve(evalModel));
+  const clip = new MiniClip(CLIPTokenizer.fromFolder(tokDir), SEED, evalModel);
   const batch = Number(args.rest.batch ?? BATCH);
   // from step 560 on: half of each batch in class-contrast groups (run 3); 0 reproduces runs 1–2
   const hardShare = Number(args.rest.hard ?? 0.5);
@@ -67,8 +67,8 @@ async function main(): Promise<void> {
   };
 
   if (evalModel !== undefined) {
-    console.log(`model ${path.resolve(evalModel)}`);
-    const meta = SafetensorsReader.open(path.join(path.resolve(evalModel), 'text_encoder', 'model.safetensors'));
+    console.log(`model ${evalModel}`);
+    const meta = SafetensorsReader.open(path.join(evalModel, 'text_encoder', 'model.safetensors'));
     const step = Number(meta.metadata.step ?? -1);
     meta.close();
     evaluate(step, false);
