@@ -8,6 +8,7 @@
  * after "cup" (TRAINING.md, run 29). A DETEX concept lives in such embeddings, so this is what a moved encoder
  * must keep.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { CLIPTokenizer } from '../models/clip/tokenizer';
 import { ConceptVocabulary, batchSubstitutions, composePrompt } from '../detex/composer';
 import { DetexTextEncoder } from '../detex/types';
@@ -15,17 +16,18 @@ import { addConceptTokens, allTokens } from '../detex/tokens';
 import { relativeSpread } from './text-separation';
 
 /**
- * The spread of `encoder`'s states over `concepts` (≥ 2, all with the same token strings, as concepts trained with
- * one subject token are) rendered into `template` (a composer template: {{V}}, {{class}}, {{B.1}}, …), each with
- * `classWord` when given. Adds the concepts' tokens to `tokenizer`.
+ * `encoder`'s last_hidden_states [n, 77, width] for `concepts` (≥ 2, all with the same token strings, as concepts
+ * trained with one subject token are) rendered into `template` (a composer template: {{V}}, {{class}}, {{B.1}}, …),
+ * each with `classWord` when given; the caller owns them. Adds the concepts' tokens to `tokenizer`. Gradients reach
+ * the encoder's weights (and the vectors, which are copied in as constants here).
  */
-export function conceptSpread(
+export function conceptStates(
   tokenizer: CLIPTokenizer,
   encoder: DetexTextEncoder,
   concepts: readonly ConceptVocabulary[],
   template: string,
   classWord?: string,
-): number {
+): tf.Tensor3D {
   if (concepts.length < 2) throw new Error(`conceptSpread: needs at least 2 concepts, got ${concepts.length}`);
   const tokens = allTokens(concepts[0].tokens).join(' ');
   concepts.forEach((c, i) => {
@@ -36,11 +38,25 @@ export function conceptSpread(
   addConceptTokens(tokenizer, concepts[0].tokens);
   const prompts = concepts.map((c) => composePrompt(template, tokenizer, classWord ? { ...c, classWord } : c));
   const subs = batchSubstitutions(prompts);
-  const h = encoder.encode(prompts.map((p) => p.inputIds), subs);
+  try {
+    return encoder.encode(prompts.map((p) => p.inputIds), subs);
+  } finally {
+    for (const s of subs) s.vector.dispose();
+  }
+}
+
+/** The relative spread (`relativeSpread`) of `conceptStates`. */
+export function conceptSpread(
+  tokenizer: CLIPTokenizer,
+  encoder: DetexTextEncoder,
+  concepts: readonly ConceptVocabulary[],
+  template: string,
+  classWord?: string,
+): number {
+  const h = conceptStates(tokenizer, encoder, concepts, template, classWord);
   try {
     return relativeSpread(h);
   } finally {
     h.dispose();
-    for (const s of subs) s.vector.dispose();
   }
 }

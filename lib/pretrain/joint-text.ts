@@ -17,6 +17,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { TextConditioner } from './text-cond';
 import { textAnchorLoss } from './text-anchor';
+import type { ConceptEncoder } from './concept-keeper';
 
 const REFERENCE = 'text-reference';
 
@@ -51,6 +52,11 @@ export class JointTextTraining {
   /** The frozen original's last_hidden_state for these captions (the caller owns it): `--text-keep`'s reference. */
   referenceEmbed(captions: string[]): tf.Tensor3D {
     return this.reference.embed(captions);
+  }
+
+  /** The frozen original as DETEX drives it: `--concept-keep`'s reference. */
+  referenceConceptEncoder(): ConceptEncoder {
+    return this.reference.conceptEncoder();
   }
 
   /** The UNet's conditioning [B, 77, width] and the anchor term for these captions (the caller owns both). */

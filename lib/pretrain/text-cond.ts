@@ -18,6 +18,8 @@ import { seededInitializer } from '../nn/init';
 import { MINI_TEXT_CONFIG } from './clip-config';
 import { weightsId } from './weights-id';
 import { exportComponent } from './export';
+import { textEncoderAdapter } from '../detex/model-adapters';
+import type { ConceptEncoder } from './concept-keeper';
 
 export class TextConditioner {
   private constructor(
@@ -86,6 +88,14 @@ export class TextConditioner {
     const result = { last: out.lastHiddenState.clone() as tf.Tensor3D, projected: out.textEmbeds.clone() };
     disposeTextOutput(out);
     return result;
+  }
+
+  /**
+   * This encoder as DETEX drives it (new-token vectors substituted at their slots), with its own tokenizer, to which
+   * concept tokens may be added (no world caption contains one). Gradients reach trained layers.
+   */
+  conceptEncoder(): ConceptEncoder {
+    return { tokenizer: this.tokenizer, encoder: textEncoderAdapter(this.model) };
   }
 
   /** Writes the current weights (F16) and the source folder's config to `dir` (a diffusers `text_encoder/`). */

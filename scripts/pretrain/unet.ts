@@ -38,6 +38,9 @@
  *          --text-keep class,colour,pattern,background (with --train-text: hold those attributes' separation at the
  *          frozen encoder's level on a walk through base scenes, lib/pretrain/text-separation.ts separationKeeper;
  *          logs sepClass… as the trained encoder's separation over the frozen one's on the step's captions),
+ *          --concept-keep (with --train-text: hold the spread of random new-token vectors at [V] and [B_1], shaped
+ *          like trained DETEX concepts, at the frozen encoder's; lib/pretrain/concept-keeper.ts; logs conceptV and
+ *          conceptB as the trained encoder's spread over the frozen one's),
  *          --lr PEAK (8e-4), --warmup N (100),
  *          --widen-from DIR (no checkpoint: start from DIR/unet's trained weights widened to --channels, each width an
  *          integer multiple of the old one; lib/pretrain/widen-unet.ts; fresh optimizer, like --warm-start),
@@ -78,6 +81,7 @@ import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder'
 import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
+import { CONCEPT_COUNT, conceptKeeper, initialiserRow } from '../../lib/pretrain/concept-keeper';
 import { KEEPER_BASES, KEEPER_POOL, SEPARATED_ATTRIBUTES, attributeSeparation, frozenSpread, keeperFirstScene, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { parseAttributeList } from '../../lib/pretrain/caption-attributes';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
@@ -174,7 +178,7 @@ async function main(): Promise<void> {
     channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
-    'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, 'text-keep': { type: 'string' }, lr: { type: 'string' }, warmup: { type: 'string' },
+    'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, 'text-keep': { type: 'string' }, 'concept-keep': { type: 'boolean' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
     'attribute-head': { type: 'string' }, 'head-at': { type: 'string' },
@@ -235,6 +239,9 @@ async function main(): Promise<void> {
   // [V] with it (TRAINING.md, run 27).
   const textKeep = args.rest['text-keep'] === undefined ? [] : parseAttributeList(String(args.rest['text-keep']), SEPARATED_ATTRIBUTES, 'pretrain/unet: --text-keep');
   if (textKeep.length > 0 && !trainText) throw new Error('pretrain/unet: --text-keep needs --train-text (it holds the trained encoder to the frozen one)');
+  // Session 18: run 29 held the words' separation and DETEX still failed; its concepts are not words (TRAINING.md, run 29).
+  const conceptKeep = !!args.rest['concept-keep'];
+  if (conceptKeep && !trainText) throw new Error('pretrain/unet: --concept-keep needs --train-text (it holds the trained encoder to the frozen one)');
   const peakLr = Number(args.rest.lr ?? 8e-4);
   const warmup = Number(args.rest.warmup ?? 100);
   for (const [flag, v] of [['text-anchor', textAnchor], ['text-lr-scale', textLrScale], ['text-separate', textSeparate], ['lr', peakLr], ['warmup', warmup]] as const) {
@@ -279,6 +286,10 @@ async function main(): Promise<void> {
     (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
   const keeping = joint && textKeep.length > 0 ? joint : undefined;
   const keepReference = keeping ? frozenSpread((c) => keeping.referenceEmbed(c)) : undefined;
+  const conceptKeeping = joint && conceptKeep
+    ? { trained: text.conceptEncoder(), reference: joint.referenceConceptEncoder(), init: initialiserRow(joint.referenceConceptEncoder()) }
+    : undefined;
+  if (conceptKeeping) console.log(`concept keep: ${CONCEPT_COUNT} random [V] and ${CONCEPT_COUNT} random [B_1] per step at the frozen encoder's spread`);
   if (keeping) console.log(`text keep: ${textKeep.join(', ')} at the frozen encoder's separation per caption group, ${KEEPER_BASES} of ${KEEPER_POOL} base scenes per step`);
 
   if (fs.existsSync(ckpt)) {
@@ -336,7 +347,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(',') },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -378,7 +389,8 @@ async function main(): Promise<void> {
           : plainPerItem;
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
         const kept = keepReference ? separationKeeper((c) => text.embed(c), keepReference, textKeep, keeperFirstScene(step)) : undefined;
-        const withKeep = kept ? (tf.add(diffusion, kept.loss) as tf.Scalar) : diffusion;
+        const conceptKept = conceptKeeping ? conceptKeeper(conceptKeeping.trained, conceptKeeping.reference, conceptKeeping.init, step, UNET_SEED) : undefined;
+        const withKeep = [kept?.loss, conceptKept?.loss].reduce<tf.Scalar>((acc, t) => (t ? (tf.add(acc, t) as tf.Scalar) : acc), diffusion);
         const anchored = conditioned ? (tf.add(withKeep, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : withKeep;
         const attendedLoss = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;
         const denoising = headTerm ? (tf.add(attendedLoss, tf.mul(headWeight, headTerm.loss)) as tf.Scalar) : attendedLoss;
@@ -386,6 +398,7 @@ async function main(): Promise<void> {
           ...(conditioned ? { anchor: conditioned.anchor } : {}),
           // each kept separation relative to the frozen encoder's on the same captions (the scenes change every step)
           ...(kept ? { keep: kept.loss, ...Object.fromEntries(textKeep.map((a) => [`sep${a[0].toUpperCase()}${a.slice(1)}`, tf.div(kept.separation[a], kept.reference[a])])) } : {}),
+          ...(conceptKept ? { conceptKeep: conceptKept.loss, conceptV: conceptKept.relative.V, conceptB: conceptKept.relative.B } : {}),
           ...(attention ? { attend: attention.loss, share: attention.share } : {}),
           ...(headTerm ? { head: headTerm.loss, headClass: headTerm.accuracy.class, headColour: headTerm.accuracy.colour, headPattern: headTerm.accuracy.pattern } : {}),
         };

@@ -57,27 +57,34 @@ describe('scripts/pretrain/unet.js --train-text', function () {
     assert.strictEqual(readMeta(path.join(out, 'text_encoder', 'model.safetensors')).metadata.step, '3');
   });
 
-  it('should hold the kept attributes\' separation with --text-keep, logging the term and each kept separation', function () {
+  it('should hold the kept attributes\' separation with --text-keep and the concepts\' spread with --concept-keep, logging each term and ratio', function () {
     if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
     const { out, cache, channels } = miniRun('detex-unet-keep-');
     const printed = execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', channels, '--batch', '2', '--train-text',
-      '--text-keep', 'colour,background', '--lr', '1e-3', '--warmup', '1', '--warm-start', '--steps', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      '--text-keep', 'colour,background', '--concept-keep', '--lr', '1e-3', '--warmup', '1', '--warm-start', '--steps', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.match(printed, /text keep: colour, background at the frozen encoder's separation per caption group, 2 of 64 base scenes per step/);
     const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     // step 1 starts at the reference: the hinge is zero there (the reference is the same encoder on the same captions)
     assert.strictEqual(log[0].keep, 0, JSON.stringify(log[0]));
     for (const l of log) for (const k of ['keep', 'sepColour', 'sepBackground']) assert.ok(Number.isFinite(l[k]), `${k} logged: ${JSON.stringify(l)}`);
     assert.ok(Math.abs(log[0].sepBackground - 1) < 1e-4, `step 1 is the frozen encoder: ${log[0].sepBackground}`);
-    assert.strictEqual(readMeta(path.join(cache, 'checkpoint.safetensors')).metadata.textKeep, 'colour,background');
+    assert.match(printed, /concept keep: 6 random \[V\] and 6 random \[B_1\] per step at the frozen encoder's spread/);
+    assert.strictEqual(log[0].conceptKeep, 0, JSON.stringify(log[0]));
+    for (const k of ['conceptV', 'conceptB']) assert.ok(Math.abs(log[0][k] - 1) < 1e-4, `step 1's ${k} is the frozen encoder's: ${log[0][k]}`);
+    assert.ok(Number.isFinite(log[1].conceptV) && Number.isFinite(log[1].conceptKeep), JSON.stringify(log[1]));
+    const meta = readMeta(path.join(cache, 'checkpoint.safetensors')).metadata;
+    assert.strictEqual(meta.textKeep, 'colour,background');
+    assert.strictEqual(meta.conceptKeep, 'true');
   });
 
-  it('should refuse --text-keep without --train-text, and an unknown attribute', () => {
+  it('should refuse --text-keep or --concept-keep without --train-text, and an unknown attribute', () => {
     const fails = (args: string[], message: RegExp) =>
       assert.throws(
         () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-text-'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
         (e: Error & { stderr?: Buffer }) => message.test(String(e.stderr)),
       );
     fails(['--text-keep', 'background'], /--text-keep needs --train-text/);
+    fails(['--concept-keep'], /--concept-keep needs --train-text/);
     fails(['--train-text', '--text-keep', 'size'], /--text-keep one or more of class, colour, pattern, background; got 'size'/);
   });
 
