@@ -49,8 +49,16 @@ describe('pretrain/concept-spread', () => {
         assert.match(String((e as { stderr?: string }).stderr), re);
       }
     };
-    fails(['--model', MINI], /usage: concept-probe.js --model DIR --concepts/);
+    fails(['--model', MINI], /usage: concept-probe.js --model DIR \(--concepts DIR\[,DIR…\] \[--class cup,ball\] \| --random N\)/);
+    fails(['--model', MINI, '--random', '0'], /--random: a number of steps ≥ 1, got '0'/);
     fails(['--model', MINI, '--concepts', '/nonexistent-concepts'], /--concepts: no folder \/nonexistent-concepts/);
     fails(['--model', MINI, '--concepts', path.join(MINI, 'unet')], /found 1 concept file\(s\) in .*unet; the spread needs at least 2/);
+  });
+
+  it('should print the mean spread of the concept keeper\'s random concepts with --random', () => {
+    const out = execFileSync(process.execPath, [SCRIPT, '--model', MINI, '--random', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const m = /random concepts of steps 0–1, mean spread \[V\] ([0-9.]+), \[B_1\] ([0-9.]+)/.exec(out);
+    assert.ok(m, out);
+    for (const v of [m[1], m[2]]) assert.ok(Number(v) > 0.01 && Number(v) < 2, out);
   });
 });
