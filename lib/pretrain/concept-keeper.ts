@@ -114,4 +114,3 @@ export function conceptKeeper(
     return { loss, relative: { V: tf.div(spreads[0], refs[0]) as tf.Scalar, B: tf.div(spreads[1], refs[1]) as tf.Scalar } };
   });
 }
-
