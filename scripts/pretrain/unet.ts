@@ -286,9 +286,8 @@ async function main(): Promise<void> {
     (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
   const keeping = joint && textKeep.length > 0 ? joint : undefined;
   const keepReference = keeping ? frozenSpread((c) => keeping.referenceEmbed(c)) : undefined;
-  const conceptKeeping = joint && conceptKeep
-    ? { trained: text.conceptEncoder(), reference: joint.referenceConceptEncoder(), init: initialiserRow(joint.referenceConceptEncoder()) }
-    : undefined;
+  const conceptReference = joint && conceptKeep ? joint.referenceConceptEncoder() : undefined;
+  const conceptKeeping = conceptReference ? { trained: text.conceptEncoder(), reference: conceptReference, init: initialiserRow(conceptReference) } : undefined;
   if (conceptKeeping) console.log(`concept keep: ${CONCEPT_COUNT} random [V] and ${CONCEPT_COUNT} random [B_1] per step at the frozen encoder's spread`);
   if (keeping) console.log(`text keep: ${textKeep.join(', ')} at the frozen encoder's separation per caption group, ${KEEPER_BASES} of ${KEEPER_POOL} base scenes per step`);
 
