@@ -30,9 +30,10 @@ export class JointTextTraining {
 
   /**
    * `text` is the encoder to train (loaded from `<out>`); `resuming`: the cache already holds a checkpoint, whose
-   * weights will overwrite these variables, and its reference must already be there.
+   * weights will overwrite these variables, and its reference must already be there. `rows`: train only these
+   * words' token rows, the layers frozen (lib/pretrain/token-rows.ts); by default the layers, the table frozen.
    */
-  static start(text: TextConditioner, out: string, cache: string, tokenizerFallback: string, resuming: boolean): JointTextTraining {
+  static start(text: TextConditioner, out: string, cache: string, tokenizerFallback: string, resuming: boolean, rows?: readonly string[]): JointTextTraining {
     const refRoot = path.join(cache, REFERENCE);
     const refDir = path.join(refRoot, 'text_encoder');
     if (!resuming) {
@@ -42,7 +43,7 @@ export class JointTextTraining {
       throw new Error(`--train-text: ${cache} holds a checkpoint but no ${path.join(REFERENCE, 'text_encoder')}: the anchor's reference is lost`);
     }
     const reference = TextConditioner.load(refRoot, tokenizerFallback);
-    return new JointTextTraining(text, reference, text.trainEncoderLayers());
+    return new JointTextTraining(text, reference, rows ? text.trainTokenRows(rows) : text.trainEncoderLayers());
   }
 
   get referenceIdentity(): string {

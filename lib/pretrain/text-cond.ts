@@ -20,8 +20,12 @@ import { weightsId } from './weights-id';
 import { exportComponent } from './export';
 import { textEncoderAdapter } from '../detex/model-adapters';
 import type { ConceptEncoder } from './concept-keeper';
+import { TOKEN_ROWS_NAME, TrainedTokenRows } from './token-rows';
 
 export class TextConditioner {
+  /** set by trainTokenRows: rows substituted into every pass and written into the table on export */
+  private tokenRows?: TrainedTokenRows;
+
   private constructor(
     private readonly model: CLIPTextModel,
     private readonly tokenizer: CLIPTokenizer,
@@ -60,8 +64,7 @@ export class TextConditioner {
 
   /** [B, 77, width]; the caller owns it. */
   embed(captions: readonly string[]): tf.Tensor3D {
-    const ids = this.tokenizer.call(captions, { maxLength: 77 }).inputIds;
-    const out = this.model.forward(ids);
+    const out = this.forward(captions);
     const last = out.lastHiddenState.clone() as tf.Tensor3D;
     disposeTextOutput(out);
     return last;
@@ -73,14 +76,36 @@ export class TextConditioner {
    * concept inspector live in that table, and only the ~60 world words would get gradients anyway.
    */
   trainEncoderLayers(): Map<string, tf.Variable> {
+    if (this.tokenRows) throw new Error('trainEncoderLayers: token rows are already trainable; train one or the other');
     const vars = this.model.store.makeTrainable((name) => !name.includes('.embeddings.'));
     return new Map([...vars].map(([name, v]) => [`text_encoder/${name}`, v]));
   }
 
+  /**
+   * Turns the token-table rows of `words` (every id each tokenizes to) into one trainable variable, keyed
+   * TOKEN_ROWS_NAME, the layers and all other rows frozen (lib/pretrain/token-rows.ts). Not with trainEncoderLayers.
+   */
+  trainTokenRows(words: readonly string[]): Map<string, tf.Variable> {
+    if (this.tokenRows) throw new Error('trainTokenRows: the token rows are already trainable');
+    if (this.model.store.trainableNames().length > 0) throw new Error('trainTokenRows: the encoder layers are already trainable; train one or the other');
+    const ids = [...new Set(words.flatMap((w) => this.wordIds(w)))];
+    this.tokenRows = new TrainedTokenRows(ids, this.model.store.tensor(this.model.tokenTableName) as tf.Tensor2D);
+    return new Map([[TOKEN_ROWS_NAME, this.tokenRows.rows]]);
+  }
+
+  private forward(captions: readonly string[]) {
+    const ids = this.tokenizer.call(captions, { maxLength: 77 }).inputIds;
+    const overrides = this.tokenRows?.overridesFor(ids);
+    try {
+      return this.model.forward(ids, overrides ? { embeddingOverrides: overrides } : {});
+    } finally {
+      overrides?.vectors.dispose();
+    }
+  }
+
   /** last_hidden_state [B, 77, width] and the projected pooled embedding [B, projection] of one pass; the caller owns both. */
   embedWithProjection(captions: readonly string[]): { last: tf.Tensor3D; projected: tf.Tensor2D } {
-    const ids = this.tokenizer.call(captions, { maxLength: 77 }).inputIds;
-    const out = this.model.forward(ids);
+    const out = this.forward(captions);
     if (!out.textEmbeds) {
       disposeTextOutput(out);
       throw new Error(`text encoder ${this.folder ?? this.identity} has no text_projection: it cannot be anchored`);
@@ -102,10 +127,13 @@ export class TextConditioner {
   exportTo(dir: string, metadata: Record<string, string>): void {
     if (!this.folder) throw new Error('the placeholder text encoder has no config folder to export from');
     const config = JSON.parse(fs.readFileSync(path.join(this.folder, 'config.json'), 'utf8')) as Record<string, unknown>;
+    // the overrides already put these rows into every pass, so the table may hold them from now on
+    if (this.tokenRows) this.model.store.set(this.model.tokenTableName, this.tokenRows.writeInto(this.model.store.tensor(this.model.tokenTableName) as tf.Tensor2D));
     exportComponent(dir, config, this.model.store, { weightsFile: 'model.safetensors', metadata });
   }
 
   dispose(): void {
+    this.tokenRows?.dispose();
     this.model.store.dispose();
   }
 }

@@ -32,7 +32,9 @@
  *          --contrast-on class,pattern[,colour] (which words are swapped; class and pattern by default), --contrast-region all|subject
  *          (compare the errors over the whole frame, or on the subject's latent pixels only),
  *          --train-text (fine-tune the text encoder's layers with the UNet, lib/pretrain/joint-text.ts; exports
- *          `<out>/text_encoder/` too), --text-anchor w (1: weight of its pooled-embedding anchor),
+ *          `<out>/text_encoder/` too), --train-text-rows WORD,… (as --train-text, but only those words' token rows
+ *          are trained and the layers stay frozen, lib/pretrain/token-rows.ts; --text-anchor and --text-separate apply,
+ *          --text-keep and --concept-keep do not), --text-anchor w (1: weight of its pooled-embedding anchor),
  *          --text-lr-scale s (1: its lr relative to the UNet's), --text-separate τ (0: off; with --contrast, asks
  *          each swapped caption's hidden states to differ from the true one's by ≥ τ, lib/pretrain/text-separation.ts),
  *          --text-keep class,colour,pattern,background (with --train-text: hold those attributes' separation at the
@@ -81,6 +83,7 @@ import { readComponentConfig, weightFiles } from '../../lib/io/diffusers-folder'
 import { ParamStore } from '../../lib/nn/params';
 import { detexModelIndex } from '../../lib/models/default-model';
 import { JointTextTraining } from '../../lib/pretrain/joint-text';
+import { parseTrainedWords } from '../../lib/pretrain/token-rows';
 import { CONCEPT_COUNT, conceptKeeper, initialiserRow } from '../../lib/pretrain/concept-keeper';
 import { KEEPER_BASES, KEEPER_POOL, SEPARATED_ATTRIBUTES, attributeSeparation, frozenSpread, keeperFirstScene, separationHinge, separationKeeper } from '../../lib/pretrain/text-separation';
 import { parseAttributeList } from '../../lib/pretrain/caption-attributes';
@@ -178,7 +181,7 @@ async function main(): Promise<void> {
     channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
     'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
-    'train-text': { type: 'boolean' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, 'text-keep': { type: 'string' }, 'concept-keep': { type: 'boolean' }, lr: { type: 'string' }, warmup: { type: 'string' },
+    'train-text': { type: 'boolean' }, 'train-text-rows': { type: 'string' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, 'text-keep': { type: 'string' }, 'concept-keep': { type: 'boolean' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
     'attribute-head': { type: 'string' }, 'head-at': { type: 'string' },
@@ -226,7 +229,10 @@ async function main(): Promise<void> {
     throw new Error(`pretrain/unet: --contrast-region must be 'all' or 'subject', got '${contrastRegion}'`);
   }
   // Session 9: the frozen text encoder hardly tells the pattern words apart (lib/pretrain/joint-text.ts).
-  const trainText = !!args.rest['train-text'];
+  // Session 19: every encoder with trained layers left DETEX worse; DETEX's prompts hold no pattern word.
+  const trainRows = args.rest['train-text-rows'] === undefined ? undefined : parseTrainedWords(String(args.rest['train-text-rows']));
+  if (trainRows && args.rest['train-text']) throw new Error('pretrain/unet: --train-text trains the encoder layers, --train-text-rows only some token rows; pass one');
+  const trainText = !!args.rest['train-text'] || trainRows !== undefined;
   const textAnchor = Number(args.rest['text-anchor'] ?? 1);
   const textLrScale = Number(args.rest['text-lr-scale'] ?? 1);
   // Session 9: with the layers trained by the diffusion and contrast losses alone, the pattern separation stayed
@@ -238,9 +244,11 @@ async function main(): Promise<void> {
   // Session 16: run 26's pattern terms cost the background and colour words their separation, and DETEX's [B_i] and
   // [V] with it (TRAINING.md, run 27).
   const textKeep = args.rest['text-keep'] === undefined ? [] : parseAttributeList(String(args.rest['text-keep']), SEPARATED_ATTRIBUTES, 'pretrain/unet: --text-keep');
+  if (textKeep.length > 0 && trainRows) throw new Error('pretrain/unet: --text-keep holds trained encoder layers; with --train-text-rows the other words cannot move');
   if (textKeep.length > 0 && !trainText) throw new Error('pretrain/unet: --text-keep needs --train-text (it holds the trained encoder to the frozen one)');
   // Session 18: run 29 held the words' separation and DETEX still failed; its concepts are not words (TRAINING.md, run 29).
   const conceptKeep = !!args.rest['concept-keep'];
+  if (conceptKeep && trainRows) throw new Error('pretrain/unet: --concept-keep holds trained encoder layers; with --train-text-rows DETEX\'s new vectors meet the frozen ones');
   if (conceptKeep && !trainText) throw new Error('pretrain/unet: --concept-keep needs --train-text (it holds the trained encoder to the frozen one)');
   const peakLr = Number(args.rest.lr ?? 8e-4);
   const warmup = Number(args.rest.warmup ?? 100);
@@ -278,12 +286,12 @@ async function main(): Promise<void> {
   const unetVars = store.makeTrainable(() => true);
   const head = headWeight > 0 ? new AttributeHead(hiddenChannels(config.block_out_channels as number[], headAt), 128, UNET_SEED) : undefined;
   const nParams = [...unetVars.values()].reduce((a, v) => a + v.size, 0);
-  const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt)) : undefined;
+  const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt), trainRows) : undefined;
   const vars = new Map([...unetVars, ...(joint?.vars ?? []), ...(head?.vars ?? [])]);
   // the conditioning the checkpoint was trained with: fixed files, or the encoder trained in it from a reference
   const textId = joint ? `joint:${joint.referenceIdentity}` : text.identity;
   console.log(`UNet ${channels.join('/')} × ${JSON.stringify(config.layers_per_block)} layers: ${(nParams / 1e6).toFixed(2)}M parameters, batch ${batch}; VAE ${vaeId} (scaling ${vae.scalingFactor}); text ${textId}` +
-    (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(2)}M layer parameters trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
+    (joint ? ` with its ${([...joint.vars.values()].reduce((a, v) => a + v.size, 0) / 1e6).toFixed(4)}M ${trainRows ? `token-row parameters (${trainRows.join(', ')})` : 'layer parameters'} trained (anchor ${textAnchor}, lr ×${textLrScale})` : ''));
   const keeping = joint && textKeep.length > 0 ? joint : undefined;
   const keepReference = keeping ? frozenSpread((c) => keeping.referenceEmbed(c)) : undefined;
   const conceptReference = joint && conceptKeep ? joint.referenceConceptEncoder() : undefined;
@@ -346,7 +354,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep) },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep), textRows: (trainRows ?? []).join(',') },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {

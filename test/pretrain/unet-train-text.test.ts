@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { SafetensorsReader } from '../../lib/io/safetensors';
+import { SafetensorsReader, readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -57,6 +57,24 @@ describe('scripts/pretrain/unet.js --train-text', function () {
     assert.strictEqual(readMeta(path.join(out, 'text_encoder', 'model.safetensors')).metadata.step, '3');
   });
 
+  it('should train only the named words\' token rows with --train-text-rows, checkpoint them and export them into the table', function () {
+    if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
+    const { out, cache, channels } = miniRun('detex-unet-rows-');
+    const printed = execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', channels, '--batch', '2', '--train-text-rows', 'striped,dotted',
+      '--contrast', '0.1', '--contrast-on', 'pattern', '--text-separate', '0.5', '--lr', '1e-2', '--warmup', '1', '--warm-start', '--steps', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.match(printed, /with its 0\.\d+M token-row parameters \(striped, dotted\) trained/);
+    const ckpt = readMeta(path.join(cache, 'checkpoint.safetensors'));
+    assert.ok(ckpt.keys.includes('p/text_encoder/trained_token_rows'), ckpt.keys.filter((k) => k.includes('text')).join(', '));
+    assert.ok(!ckpt.keys.some((k) => k.startsWith('p/text_encoder/text_model.')), 'the layers stay frozen');
+    assert.strictEqual(ckpt.metadata.textRows, 'striped,dotted');
+    const table = (dir: string) => readSafetensors(path.join(dir, 'text_encoder', 'model.safetensors')).tensors.get('text_model.embeddings.token_embedding.weight')!;
+    const [before, after] = [table(MINI), table(out)];
+    const width = before.shape[1];
+    const changedRows = new Set<number>();
+    for (let i = 0; i < before.data.length; i++) if (before.data[i] !== after.data[i]) changedRows.add(Math.floor(i / width));
+    assert.deepStrictEqual([...changedRows].sort((a, b) => a - b), [22192, 47950], 'the rows of "striped" and "dotted" (CLIP BPE ids), no other');
+  });
+
   it('should hold the kept attributes\' separation with --text-keep and the concepts\' spread with --concept-keep, logging each term and ratio', function () {
     if (!fs.existsSync(path.join(MINI, 'unet', 'diffusion_pytorch_model.safetensors'))) this.skip();
     const { out, cache, channels } = miniRun('detex-unet-keep-');
@@ -85,6 +103,10 @@ describe('scripts/pretrain/unet.js --train-text', function () {
       );
     fails(['--text-keep', 'background'], /--text-keep needs --train-text/);
     fails(['--concept-keep'], /--concept-keep needs --train-text/);
+    fails(['--train-text', '--train-text-rows', 'striped'], /--train-text trains the encoder layers, --train-text-rows only some token rows; pass one/);
+    fails(['--train-text-rows', 'striped', '--text-keep', 'colour'], /--text-keep holds trained encoder layers/);
+    fails(['--train-text-rows', 'striped', '--concept-keep'], /--concept-keep holds trained encoder layers/);
+    fails(['--train-text-rows', 'stripy'], /--train-text-rows: 'stripy' is not a world attribute word/);
     fails(['--train-text', '--text-keep', 'size'], /--text-keep one or more of class, colour, pattern, background; got 'size'/);
   });
 
