@@ -16,13 +16,18 @@ export const CAPTION_ATTRIBUTE_WORDS: Readonly<Record<CaptionAttribute, readonly
 };
 
 /**
- * "class,pattern" → ['class', 'pattern'], each of `allowed`, deduplicated; `what` begins the error
- * ("caption contrast: swap" → "caption contrast: swap one or more of …; got '…'").
+ * "class,pattern" → ['class', 'pattern'], each of `allowed`; `what` begins the error ("caption contrast: swap" →
+ * "caption contrast: swap one or more of …; got '…'"), which names the first word refused. A repeated word is
+ * dropped, or refused with `refuseRepeats` where a repeat means a mistake (a trained row given twice).
  */
-export function parseAttributeList<A extends string>(list: string, allowed: readonly A[], what: string): A[] {
+export function parseAttributeList<A extends string>(list: string, allowed: readonly A[], what: string, refuseRepeats = false): A[] {
   const names = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  const bad = names.filter((s) => !(allowed as readonly string[]).includes(s));
-  if (names.length === 0 || bad.length > 0) throw new Error(`${what} one or more of ${allowed.join(', ')}; got '${list}'`);
+  const bad = names.find((s) => !(allowed as readonly string[]).includes(s));
+  if (names.length === 0 || bad !== undefined) {
+    throw new Error(`${what} one or more of ${allowed.join(', ')}; got '${list}'${bad === undefined ? '' : `: '${bad}' is not one of them`}`);
+  }
+  const repeated = names.find((s, i) => names.indexOf(s) !== i);
+  if (refuseRepeats && repeated !== undefined) throw new Error(`${what}: '${repeated}' is given twice in '${list}'`);
   return [...new Set(names)] as A[];
 }
 

@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingOverrides } from '../models/clip/text-model';
 import { worldVocabulary } from '../world/vocabulary';
+import { parseAttributeList } from './caption-attributes';
 
 /** The checkpoint key of the trained rows (one variable, [rows, width]). */
 export const TOKEN_ROWS_NAME = 'text_encoder/trained_token_rows';
@@ -24,15 +25,9 @@ export function attributeWords(): string[] {
   return [...new Set(words.filter((w) => w !== ''))];
 }
 
-/** `--train-text-rows striped,dotted,checked` → the words, each one of attributeWords(). */
+/** `--train-text-rows striped,dotted,checked` → the words, each one of attributeWords() and given once. */
 export function parseTrainedWords(spec: string, flag = '--train-text-rows'): string[] {
-  const allowed = attributeWords();
-  const words = spec.split(',').map((w) => w.trim());
-  for (const w of words) {
-    if (!allowed.includes(w)) throw new Error(`${flag}: '${w}' is not a world attribute word (one of: ${allowed.join(', ')})`);
-  }
-  if (new Set(words).size !== words.length) throw new Error(`${flag}: a word is given twice in '${spec}'`);
-  return words;
+  return parseAttributeList(spec, attributeWords(), flag, true);
 }
 
 export class TrainedTokenRows {

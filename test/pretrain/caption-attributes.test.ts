@@ -35,7 +35,8 @@ describe('pretrain/caption-attributes', () => {
 
   it('should check an attribute list and name what is wrong', () => {
     assert.deepStrictEqual(parseAttributeList('pattern, class,pattern', ['class', 'pattern'] as const, 'swap'), ['pattern', 'class']);
-    assert.throws(() => parseAttributeList('size', ['class', 'pattern'] as const, 'swap'), /swap one or more of class, pattern; got 'size'/);
+    assert.throws(() => parseAttributeList('size', ['class', 'pattern'] as const, 'swap'), /swap one or more of class, pattern; got 'size': 'size' is not one of them/);
+    assert.throws(() => parseAttributeList('class,pattern,class', ['class', 'pattern'] as const, 'swap', true), /swap: 'class' is given twice in 'class,pattern,class'/);
     assert.throws(() => parseAttributeList('', ['class'] as const, 'swap'), /got ''/);
   });
 });

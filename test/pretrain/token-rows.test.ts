@@ -23,8 +23,8 @@ describe('pretrain/token-rows', () => {
   it('should accept only world attribute words, each once, naming the one refused', () => {
     assert.deepStrictEqual(parseTrainedWords('striped, dotted,checked'), ['striped', 'dotted', 'checked']);
     assert.ok(attributeWords().includes('wooden floor') && attributeWords().includes('red') && !attributeWords().includes(''));
-    assert.throws(() => parseTrainedWords('striped,spotty'), /--train-text-rows: 'spotty' is not a world attribute word \(one of: .*striped/);
-    assert.throws(() => parseTrainedWords('dotted,dotted'), /a word is given twice in 'dotted,dotted'/);
+    assert.throws(() => parseTrainedWords('striped,spotty'), /--train-text-rows one or more of .*striped.*; got 'striped,spotty': 'spotty' is not one of them/);
+    assert.throws(() => parseTrainedWords('dotted,dotted'), /--train-text-rows: 'dotted' is given twice in 'dotted,dotted'/);
   });
 
   it('should place the rows where their ids occur and write them into a copy of the table', async () => {

@@ -106,7 +106,7 @@ describe('scripts/pretrain/unet.js --train-text', function () {
     fails(['--train-text', '--train-text-rows', 'striped'], /--train-text trains the encoder layers, --train-text-rows only some token rows; pass one/);
     fails(['--train-text-rows', 'striped', '--text-keep', 'colour'], /--text-keep holds trained encoder layers/);
     fails(['--train-text-rows', 'striped', '--concept-keep'], /--concept-keep holds trained encoder layers/);
-    fails(['--train-text-rows', 'stripy'], /--train-text-rows: 'stripy' is not a world attribute word/);
+    fails(['--train-text-rows', 'stripy'], /--train-text-rows one or more of .*; got 'stripy': 'stripy' is not one of them/);
     fails(['--train-text', '--text-keep', 'size'], /--text-keep one or more of class, colour, pattern, background; got 'size'/);
   });
 
