@@ -26,6 +26,33 @@ export function parseContrastAttributes(list: string): ContrastAttribute[] {
   return parseAttributeList(list, CONTRAST_ATTRIBUTES, 'caption contrast: swap');
 }
 
+/** The training timesteps on which the contrast acts, both ends included. */
+export interface TimestepWindow {
+  first: number;
+  last: number;
+}
+
+/**
+ * "250,550" → { first: 250, last: 550 }: whole timesteps of the `trainSteps`-step schedule. Why a window (session
+ * 20): the contrast at full weight on every timestep taught the drawn pattern and cost class, colour and DETEX
+ * (TRAINING.md runs 31–32), and the likelihood probe's pattern gap is largest at t 250–550, so the term can be kept
+ * where the texture is decided and the rest of the trajectory left to the plain loss.
+ */
+export function parseTimestepWindow(spec: string, trainSteps: number, flag = '--contrast-timesteps'): TimestepWindow {
+  const parts = spec.split(',').map((p) => p.trim());
+  const [first, last] = parts.map(Number);
+  if (parts.length !== 2 || !Number.isInteger(first) || !Number.isInteger(last) || first < 0 || last < first || last >= trainSteps) {
+    throw new Error(`${flag}: give FIRST,LAST, whole timesteps with 0 ≤ FIRST ≤ LAST < ${trainSteps}; got '${spec}'`);
+  }
+  return { first, last };
+}
+
+/** The batch items the contrast compares: those with a swapped caption and, given a window, a timestep inside it. */
+export function contrastedItems(swapped: ReadonlyArray<string | undefined>, timesteps: readonly number[], window?: TimestepWindow): number[] {
+  if (swapped.length !== timesteps.length) throw new Error(`contrastedItems: ${swapped.length} captions against ${timesteps.length} timesteps`);
+  return swapped.flatMap((c, i) => (c === undefined || (window && (timesteps[i] < window.first || timesteps[i] > window.last)) ? [] : [i]));
+}
+
 const CLASS_WORDS = CAPTION_ATTRIBUTE_WORDS.class;
 const COLOUR_WORDS = CAPTION_ATTRIBUTE_WORDS.colour;
 /** the pattern words and '' (plain): a swap may add, change or remove the word */

@@ -30,7 +30,8 @@
  *          --contrast λ (0: off; adds λ × the caption-contrast term of lib/pretrain/caption-contrast.ts, each
  *          item's class or pattern word swapped, one more UNet pass per step), --contrast-margin m (0.05),
  *          --contrast-on class,pattern[,colour] (which words are swapped; class and pattern by default), --contrast-region all|subject
- *          (compare the errors over the whole frame, or on the subject's latent pixels only),
+ *          (compare the errors over the whole frame, or on the subject's latent pixels only), --contrast-timesteps FIRST,LAST
+ *          (every timestep by default: the term acts only on the items whose training timestep is in that window),
  *          --train-text (fine-tune the text encoder's layers with the UNet, lib/pretrain/joint-text.ts; exports
  *          `<out>/text_encoder/` too), --train-text-rows WORD,… (as --train-text, but only those words' token rows
  *          are trained and the layers stay frozen, lib/pretrain/token-rows.ts; --text-anchor and --text-separate apply,
@@ -70,7 +71,7 @@ import { makeTrainingNoise } from '../../lib/schedulers/training-noise';
 import { minSnrWeights } from '../../lib/schedulers/min-snr';
 import { SCHEDULER_CONFIG, UNET_IMAGE_SIZE, UNET_SEED, unetConfig } from './unet-config';
 import { foregroundWeights, subjectOnlyWeights, weightedItemMse } from '../../lib/pretrain/foreground-weight';
-import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
+import { captionContrastLoss, contrastedItems, parseContrastAttributes, parseTimestepWindow, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { weightsId } from '../../lib/pretrain/weights-id';
 import { widenUNet } from '../../lib/pretrain/widen-unet';
 import { deepenUNet } from '../../lib/pretrain/deepen-unet';
@@ -180,7 +181,7 @@ async function main(): Promise<void> {
     batch: { type: 'string' }, 'eval-every': { type: 'string' }, 'eval-only': { type: 'boolean' },
     channels: { type: 'string' }, layers: { type: 'string' }, 'min-snr': { type: 'string' }, ema: { type: 'string' }, 'fg-weight': { type: 'string' },
     'encode-ahead': { type: 'boolean' }, contrast: { type: 'string' }, 'contrast-margin': { type: 'string' },
-    'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' },
+    'contrast-on': { type: 'string' }, 'contrast-region': { type: 'string' }, 'contrast-timesteps': { type: 'string' },
     'train-text': { type: 'boolean' }, 'train-text-rows': { type: 'string' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, 'text-keep': { type: 'string' }, 'concept-keep': { type: 'boolean' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
@@ -228,6 +229,9 @@ async function main(): Promise<void> {
   if (contrastRegion !== 'all' && contrastRegion !== 'subject') {
     throw new Error(`pretrain/unet: --contrast-region must be 'all' or 'subject', got '${contrastRegion}'`);
   }
+  const windowSpec = args.rest['contrast-timesteps'];
+  if (windowSpec !== undefined && !(contrast > 0)) throw new Error('pretrain/unet: --contrast-timesteps needs --contrast (it narrows where that term acts)');
+  const contrastWindow = windowSpec === undefined ? undefined : parseTimestepWindow(String(windowSpec), SCHEDULER_CONFIG.num_train_timesteps);
   // Session 9: the frozen text encoder hardly tells the pattern words apart (lib/pretrain/joint-text.ts).
   // Session 19: every encoder with trained layers left DETEX worse; DETEX's prompts hold no pattern word.
   const trainRows = args.rest['train-text-rows'] === undefined ? undefined : parseTrainedWords(String(args.rest['train-text-rows']));
@@ -354,7 +358,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep), textRows: (trainRows ?? []).join(',') },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, contrastTimesteps: contrastWindow ? `${contrastWindow.first},${contrastWindow.last}` : 'all', attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep), textRows: (trainRows ?? []).join(',') },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -413,8 +417,10 @@ async function main(): Promise<void> {
         // The same noisy latents and timesteps under captions with the class or the pattern word swapped.
         const pick = rng.fork('contrast');
         const swapped = captions.map((c) => swapCaptionWord(c, contrastOn[Math.floor(pick.nextDouble() * contrastOn.length)], pick));
-        const idx = swapped.flatMap((c, i) => (c === undefined ? [] : [i]));
-        if (idx.length === 0) return { loss: denoising, logs: anchorLog };
+        const idx = contrastedItems(swapped, n.timesteps, contrastWindow);
+        // how many items the term compared this step (a --contrast-timesteps window leaves some out)
+        const contrasted = tf.scalar(idx.length);
+        if (idx.length === 0) return { loss: denoising, logs: { ...anchorLog, contrasted } };
         const at = tf.tensor1d(idx, 'int32');
         const target = tf.gather(n.target, at) as tf.Tensor4D;
         const ehsSwapped = text.embed(idx.map((i) => swapped[i]!));
@@ -433,9 +439,9 @@ async function main(): Promise<void> {
         // how much worse the swapped captions predict the noise, relative to the true ones (the probe's gap)
         const gap = tf.sub(tf.div(tf.sum(errSwapped), tf.sum(errTrue)), 1) as tf.Scalar;
         const total = tf.add(denoising, tf.mul(contrast, term)) as tf.Scalar;
-        if (textSeparate === 0) return { loss: total, logs: { ...anchorLog, contrast: term, gap } };
+        if (textSeparate === 0) return { loss: total, logs: { ...anchorLog, contrast: term, gap, contrasted } };
         const separate = separationHinge(tf.gather(ehs, at) as tf.Tensor3D, ehsSwapped, textSeparate);
-        return { loss: tf.add(total, separate) as tf.Scalar, logs: { ...anchorLog, contrast: term, gap, separate } };
+        return { loss: tf.add(total, separate) as tf.Scalar, logs: { ...anchorLog, contrast: term, gap, separate, contrasted } };
       },
     });
     if (producer?.connected) producer.disconnect();

@@ -1,6 +1,6 @@
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs-core';
-import { captionContrastLoss, parseContrastAttributes, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
+import { captionContrastLoss, contrastedItems, parseContrastAttributes, parseTimestepWindow, swapCaptionWord } from '../../lib/pretrain/caption-contrast';
 import { worldBatch } from '../../lib/pretrain/world-data';
 import { Rng } from '../../lib/random';
 import { worldVocabulary } from '../../lib/world';
@@ -112,6 +112,20 @@ describe('pretrain/caption-contrast', () => {
     assert.throws(() => captionContrastLoss(a, a, -1), /margin must be a finite number ≥ 0, got -1/);
     assert.throws(() => captionContrastLoss(a, b, 0.1), /2 true-caption errors against 1 swapped/);
     tf.dispose([a, b]);
+  });
+
+  it('should read a timestep window and keep only the swapped items whose timestep is inside it', () => {
+    assert.deepStrictEqual(parseTimestepWindow(' 250, 550', 1000), { first: 250, last: 550 });
+    assert.deepStrictEqual(parseTimestepWindow('0,999', 1000), { first: 0, last: 999 });
+    for (const bad of ['550,250', '0,1000', '-1,5', '250', '250,550,600', '2.5,9', 'a,b']) {
+      assert.throws(() => parseTimestepWindow(bad, 1000), new RegExp(`--contrast-timesteps: give FIRST,LAST, whole timesteps with 0 ≤ FIRST ≤ LAST < 1000; got '${bad}'`));
+    }
+    const swapped = ['a', undefined, 'c', 'd', 'e'];
+    const timesteps = [100, 300, 249, 550, 551];
+    assert.deepStrictEqual(contrastedItems(swapped, timesteps), [0, 2, 3, 4]);
+    assert.deepStrictEqual(contrastedItems(swapped, timesteps, { first: 250, last: 550 }), [3]);
+    assert.deepStrictEqual(contrastedItems(swapped, timesteps, { first: 0, last: 999 }), [0, 2, 3, 4]);
+    assert.throws(() => contrastedItems(swapped, [1, 2]), /5 captions against 2 timesteps/);
   });
 
   it('should parse the attributes to swap and name a bad one', () => {
