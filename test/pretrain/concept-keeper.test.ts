@@ -1,13 +1,12 @@
 import * as assert from 'assert';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTRIBUTE_NORM, CONCEPT_COUNT, ConceptEncoder, SUBJECT_DRIFT, conceptKeeper, conceptKeeperGroups, initialiserRow, randomConcepts } from '../../lib/pretrain/concept-keeper';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { Rng } from '../../lib/random';
 import { worldVocabulary } from '../../lib/world/vocabulary';
 import { expectNoLeak } from '../helpers/leak';
+import { DETEX_MINI as MINI } from '../helpers/pretrain-paths';
 
-const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
 const norm = (v: Float32Array) => Math.sqrt(v.reduce((a, x) => a + x * x, 0));
 
 /** `e` with every substituted vector scaled by `k` before it enters the layers: its concepts spread less for k < 1. */

@@ -6,9 +6,9 @@ import { ConceptVocabulary } from '../../lib/detex/composer';
 import { conceptTokenStrings, allTokens } from '../../lib/detex/tokens';
 import { conceptSpread } from '../../lib/pretrain/concept-spread';
 import { expectNoLeak } from '../helpers/leak';
+import { DETEX_MINI as MINI, pretrainScript } from '../helpers/pretrain-paths';
 
-const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
-const SCRIPT = path.resolve(__dirname, '..', '..', 'scripts', 'pretrain', 'concept-probe.js');
+const SCRIPT = pretrainScript('concept-probe.js');
 
 /** A concept whose every token's vector is `scale` × a fixed pseudo-random direction of its own seed. */
 function concept(subject: string, width: number, seed: number, scale = 0.7): ConceptVocabulary {

@@ -9,8 +9,8 @@ import { textAnchorLoss } from '../../lib/pretrain/text-anchor';
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { expectNoLeak } from '../helpers/leak';
 import { tempDirs } from '../helpers/temp-dir';
+import { DETEX_MINI as MINI } from '../helpers/pretrain-paths';
 
-const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
 const TOKENIZER = path.join(MINI, 'tokenizer');
 const CAPTIONS = ['a photo of a red striped ball with tilted pose in grass background', 'a photo of a blue dotted cup with upright pose in snow background', ''];
 

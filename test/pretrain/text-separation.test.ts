@@ -6,8 +6,8 @@ import { KEEPER_BASES, KEEPER_FIRST_BASE, KEEPER_POOL, attributeSeparation, froz
 import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { worldVocabulary } from '../../lib/world/vocabulary';
 import { expectNoLeak } from '../helpers/leak';
+import { DETEX_MINI as MINI } from '../helpers/pretrain-paths';
 
-const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
 
 describe('pretrain/text-separation', () => {
   it('should average the pairwise distance relative to the pair’s rms norm', async () => {

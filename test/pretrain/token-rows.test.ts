@@ -8,8 +8,8 @@ import { TextConditioner } from '../../lib/pretrain/text-cond';
 import { TOKEN_ROWS_NAME, TrainedTokenRows, attributeWords, parseTrainedWords } from '../../lib/pretrain/token-rows';
 import { expectNoLeak } from '../helpers/leak';
 import { tempDirs } from '../helpers/temp-dir';
+import { DETEX_MINI as MINI } from '../helpers/pretrain-paths';
 
-const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
 const TOKENIZER = path.join(MINI, 'tokenizer');
 const WITH = 'a photo of a red striped ball with tilted pose in grass background';
 const WITHOUT = 'a photo of a red ball with tilted pose in grass background';

@@ -5,10 +5,9 @@ import * as path from 'path';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
+import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MINI = path.join(ROOT, 'models', 'detex-mini');
-const SCRIPT = path.join(ROOT, 'dist', 'scripts', 'pretrain', 'unet.js');
+const SCRIPT = pretrainScript('unet.js');
 
 describe('scripts/pretrain/unet.js --attend (word attention) and --close-ups', function () {
   this.timeout(180000);
@@ -24,7 +23,7 @@ describe('scripts/pretrain/unet.js --attend (word attention) and --close-ups', f
       '--attend', '0.1', '--attend-on', 'pattern,class', '--attend-target', '0.3', '--close-ups', '0.5',
     ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.match(stdout, /step 1\/2 loss [\d.]+ attend [\d.]+ share [\d.]+/);
-    const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const log = readRunLog(cache);
     for (const l of log) {
       // a seeded UNet spreads attention over 77 keys: far below the target, so the hinge is target − share
       assert.ok(l.share > 0 && l.share < 0.3, `share ${l.share}`);

@@ -5,10 +5,9 @@ import * as path from 'path';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
+import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MINI = path.join(ROOT, 'models', 'detex-mini');
-const SCRIPT = path.join(ROOT, 'dist', 'scripts', 'pretrain', 'unet.js');
+const SCRIPT = pretrainScript('unet.js');
 
 describe('scripts/pretrain/unet.js --contrast-timesteps (the caption contrast on a window of timesteps)', function () {
   this.timeout(180000);
@@ -23,7 +22,7 @@ describe('scripts/pretrain/unet.js --contrast-timesteps (the caption contrast on
       SCRIPT, '--out', out, '--cache', cache, '--warm-start', '--channels', '16,32,32', '--batch', '4', '--steps', '2', '--warmup', '1',
       '--contrast', '0.1', '--contrast-on', 'pattern', ...window,
     ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const log = readRunLog(cache);
     return { log, meta: readSafetensors(path.join(cache, 'checkpoint.safetensors')).metadata };
   };
 

@@ -9,10 +9,9 @@ import { seededInitializer } from '../../lib/nn/init';
 import { exportComponent } from '../../lib/pretrain/export';
 import { unetConfig } from '../../scripts/pretrain/unet-config';
 import { tempDirs } from '../helpers/temp-dir';
+import { DETEX_MINI as MINI, pretrainScript } from '../helpers/pretrain-paths';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MINI = path.join(ROOT, 'models', 'detex-mini');
-const SCRIPT = path.join(ROOT, 'dist', 'scripts', 'pretrain', 'unet.js');
+const SCRIPT = pretrainScript('unet.js');
 
 describe('scripts/pretrain/unet.js --widen-from / --deepen-from', function () {
   this.timeout(180000);

@@ -5,10 +5,9 @@ import * as path from 'path';
 import { readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
+import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MINI = path.join(ROOT, 'models', 'detex-mini');
-const SCRIPT = path.join(ROOT, 'dist', 'scripts', 'pretrain', 'unet.js');
+const SCRIPT = pretrainScript('unet.js');
 
 describe('scripts/pretrain/unet.js --pattern-sets, --pattern-weight and --attribute-head', function () {
   this.timeout(180000);
@@ -24,7 +23,7 @@ describe('scripts/pretrain/unet.js --pattern-sets, --pattern-weight and --attrib
       '--pattern-sets', '--pattern-weight', '4', '--attribute-head', '0.5', '--head-at', 'mid_block',
     ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.match(stdout, /step 1\/2 loss [\d.]+ head [\d.]+ headClass [\d.]+ headColour [\d.]+ headPattern [\d.]+/);
-    const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const log = readRunLog(cache);
     // the head starts at uniform guesses over 7 classes, 10 colours and 4 patterns
     const uniform = (Math.log(7) + Math.log(10) + Math.log(4)) / 3;
     assert.ok(Math.abs(log[0].head - uniform) < 1e-3, `first head loss ${log[0].head}, uniform ${uniform}`);

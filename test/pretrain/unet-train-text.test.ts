@@ -4,10 +4,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { SafetensorsReader, readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
+import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
-const MINI = path.join(ROOT, 'models', 'detex-mini');
-const SCRIPT = path.join(ROOT, 'dist', 'scripts', 'pretrain', 'unet.js');
+const SCRIPT = pretrainScript('unet.js');
 
 const readMeta = (file: string): { keys: string[]; metadata: Record<string, string> } => {
   const r = SafetensorsReader.open(file);
@@ -48,7 +47,7 @@ describe('scripts/pretrain/unet.js --train-text', function () {
     assert.match(exported.metadata.anchoredTo, /^trained:/);
     assert.ok(!fs.readFileSync(path.join(out, 'text_encoder', 'model.safetensors')).equals(before), 'the exported encoder moved');
     assert.ok(fs.readFileSync(path.join(cache, 'text-reference', 'text_encoder', 'model.safetensors')).equals(before), 'the reference is the original');
-    const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readRunLog(cache);
     assert.strictEqual(log.length, 2);
     for (const l of log) for (const k of ['anchor', 'contrast', 'separate']) assert.ok(Number.isFinite(l[k]), `${k} logged: ${JSON.stringify(l)}`);
 
@@ -81,7 +80,7 @@ describe('scripts/pretrain/unet.js --train-text', function () {
     const printed = execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', channels, '--batch', '2', '--train-text',
       '--text-keep', 'colour,background', '--concept-keep', '--lr', '1e-3', '--warmup', '1', '--warm-start', '--steps', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     assert.match(printed, /text keep: colour, background at the frozen encoder's separation per caption group, 2 of 64 base scenes per step/);
-    const log = fs.readFileSync(path.join(cache, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const log = readRunLog(cache);
     // step 1 starts at the reference: the hinge is zero there (the reference is the same encoder on the same captions)
     assert.strictEqual(log[0].keep, 0, JSON.stringify(log[0]));
     for (const l of log) for (const k of ['keep', 'sepColour', 'sepBackground']) assert.ok(Number.isFinite(l[k]), `${k} logged: ${JSON.stringify(l)}`);

@@ -11,8 +11,8 @@ import { widenUNet } from '../../lib/pretrain/widen-unet';
 import { unetConfig } from '../../scripts/pretrain/unet-config';
 import { expectNoLeak } from '../helpers/leak';
 import { predict, randomUNet, relError } from '../helpers/random-unet';
+import { DETEX_MINI as MINI } from '../helpers/pretrain-paths';
 
-const MINI = path.resolve(__dirname, '..', '..', '..', 'models', 'detex-mini');
 
 describe('pretrain/widen-unet', function () {
   this.timeout(60_000);
