@@ -49,7 +49,9 @@
  *          integer multiple of the old one; lib/pretrain/widen-unet.ts; fresh optimizer, like --warm-start),
  *          --layers N or N,N,N (1: resnets per down block, per level or for all),
  *          --deepen-from DIR (no checkpoint: start from DIR/unet's trained weights with the extra --layers inserted as
- *          identities, lib/pretrain/deepen-unet.ts; fresh optimizer)
+ *          identities, lib/pretrain/deepen-unet.ts; fresh optimizer),
+ *          --freeze-cross-kv (keep every attn2 to_k / to_v, the projections DETEX fine-tunes, at the starting weights;
+ *          kept in <cache>/frozen.safetensors for resumes, lib/pretrain/frozen-params.ts)
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -91,6 +93,8 @@ import { parseAttributeList } from '../../lib/pretrain/caption-attributes';
 import { AttendedAttribute, attributeTokenPositions, parseAttendedAttributes, wordAttentionLoss } from '../../lib/pretrain/word-attention';
 import { AttentionMaps } from '../../lib/models/unet/attention-capture';
 import { AttributeHead } from '../../lib/pretrain/attribute-head';
+import { keepFrozen } from '../../lib/pretrain/frozen-params';
+import { KV_PATTERN } from '../../lib/detex/trainer';
 
 const CHECKPOINT_EVERY = 100;
 
@@ -185,7 +189,7 @@ async function main(): Promise<void> {
     'train-text': { type: 'boolean' }, 'train-text-rows': { type: 'string' }, 'text-anchor': { type: 'string' }, 'text-lr-scale': { type: 'string' }, 'text-separate': { type: 'string' }, 'text-keep': { type: 'string' }, 'concept-keep': { type: 'boolean' }, lr: { type: 'string' }, warmup: { type: 'string' },
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
-    'attribute-head': { type: 'string' }, 'head-at': { type: 'string' },
+    'attribute-head': { type: 'string' }, 'head-at': { type: 'string' }, 'freeze-cross-kv': { type: 'boolean' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = evalInterval('unet', args.rest['eval-every'], 300, CHECKPOINT_EVERY);
@@ -254,6 +258,9 @@ async function main(): Promise<void> {
   const conceptKeep = !!args.rest['concept-keep'];
   if (conceptKeep && trainRows) throw new Error('pretrain/unet: --concept-keep holds trained encoder layers; with --train-text-rows DETEX\'s new vectors meet the frozen ones');
   if (conceptKeep && !trainText) throw new Error('pretrain/unet: --concept-keep needs --train-text (it holds the trained encoder to the frozen one)');
+  // Session 21: a pattern run's UNet with the shipped cross-attention K/V put back personalised as the shipped one did
+  // ([V] colour 12 of 12 on cup and bottle, against 8 with its own K/V): the K/V DETEX fine-tunes stay as they start.
+  const freezeCrossKV = !!args.rest['freeze-cross-kv'];
   const peakLr = Number(args.rest.lr ?? 8e-4);
   const warmup = Number(args.rest.warmup ?? 100);
   for (const [flag, v] of [['text-anchor', textAnchor], ['text-lr-scale', textLrScale], ['text-separate', textSeparate], ['lr', peakLr], ['warmup', warmup]] as const) {
@@ -287,7 +294,9 @@ async function main(): Promise<void> {
   if (warmFrom) console.log(`${widenFrom !== undefined ? 'widened' : deepenFrom !== undefined ? 'deepened' : 'warm'} start from ${warmFrom}`);
   const unet = UNet2DConditionModel.fromConfig(config as never, store);
   check?.();
-  const unetVars = store.makeTrainable(() => true);
+  if (freezeCrossKV && !resuming && !warmFrom) throw new Error('pretrain/unet: --freeze-cross-kv keeps trained K/V projections; start from trained weights (--warm-start, --widen-from or --deepen-from)');
+  const unetVars = store.makeTrainable((name) => !(freezeCrossKV && KV_PATTERN.test(name)));
+  if (freezeCrossKV) keepFrozen(store, store.names().filter((name) => KV_PATTERN.test(name)), args.cache, resuming);
   const head = headWeight > 0 ? new AttributeHead(hiddenChannels(config.block_out_channels as number[], headAt), 128, UNET_SEED) : undefined;
   const nParams = [...unetVars.values()].reduce((a, v) => a + v.size, 0);
   const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt), trainRows) : undefined;
@@ -358,7 +367,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, contrastTimesteps: contrastWindow ? `${contrastWindow.first},${contrastWindow.last}` : 'all', attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep), textRows: (trainRows ?? []).join(',') },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, contrastTimesteps: contrastWindow ? `${contrastWindow.first},${contrastWindow.last}` : 'all', attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep), textRows: (trainRows ?? []).join(','), freezeCrossKV: String(freezeCrossKV) },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
