@@ -1,7 +1,8 @@
 /**
  * One UNet's weights with another's cross-attention K/V projections (every attn2 to_k / to_v, the weights DETEX
- * fine-tunes) put in their place: which side of a UNet carries what a pretraining run changed — session 21 found
- * a pattern run's DETEX cost in its K/V (TRAINING.md, run 35).
+ * fine-tunes) put in their place: which side of a UNet carries what a pretraining run changed. Session 21 found a
+ * pattern run's DETEX cost sitting in its K/V, and the rest of the UNet bringing it back when trained on against
+ * frozen K/V (TRAINING.md, runs 33–35).
  */
 import { HostTensor } from '../io/host-tensor';
 import { KV_PATTERN } from '../detex/trainer';

@@ -260,6 +260,7 @@ async function main(): Promise<void> {
   if (conceptKeep && !trainText) throw new Error('pretrain/unet: --concept-keep needs --train-text (it holds the trained encoder to the frozen one)');
   // Session 21: a pattern run's UNet with the shipped cross-attention K/V put back personalised as the shipped one did
   // ([V] colour 12 of 12 on cup and bottle, against 8 with its own K/V): the K/V DETEX fine-tunes stay as they start.
+  // Run 35 trained on that way and lost [V] again through the other weights (TRAINING.md, runs 33–35).
   const freezeCrossKV = !!args.rest['freeze-cross-kv'];
   const peakLr = Number(args.rest.lr ?? 8e-4);
   const warmup = Number(args.rest.warmup ?? 100);
