@@ -296,8 +296,9 @@ async function main(): Promise<void> {
   const unet = UNet2DConditionModel.fromConfig(config as never, store);
   check?.();
   if (freezeCrossKV && !resuming && !warmFrom) throw new Error('pretrain/unet: --freeze-cross-kv keeps trained K/V projections; start from trained weights (--warm-start, --widen-from or --deepen-from)');
-  const unetVars = store.makeTrainable((name) => !(freezeCrossKV && KV_PATTERN.test(name)));
-  if (freezeCrossKV) keepFrozen(store, store.names().filter((name) => KV_PATTERN.test(name)), args.cache, resuming);
+  const frozen = freezeCrossKV ? store.names().filter((name) => KV_PATTERN.test(name)) : [];
+  const unetVars = store.makeTrainable((name) => !frozen.includes(name));
+  if (frozen.length > 0) keepFrozen(store, frozen, args.cache, resuming);
   const head = headWeight > 0 ? new AttributeHead(hiddenChannels(config.block_out_channels as number[], headAt), 128, UNET_SEED) : undefined;
   const nParams = [...unetVars.values()].reduce((a, v) => a + v.size, 0);
   const joint = trainText ? JointTextTraining.start(text, args.out, args.cache, tokenizerFallback, fs.existsSync(ckpt), trainRows) : undefined;

@@ -5,9 +5,11 @@ import * as path from 'path';
 import { hostTensor, HostTensor } from '../../lib/io/host-tensor';
 import { readSafetensors, SafetensorsReader, writeSafetensors } from '../../lib/io/safetensors';
 import { transplantKV } from '../../lib/pretrain/transplant-kv';
+import { KV_PATTERN } from '../../lib/detex/trainer';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
 import { DETEX_MINI as MINI, pretrainScript } from '../helpers/pretrain-paths';
+import { expectRefusal } from '../helpers/script-refusal';
 
 const KV = 'down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight';
 const Q = 'down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_q.weight';
@@ -52,7 +54,7 @@ describe('scripts/pretrain/transplant-kv.js', function () {
     assert.match(stdout, /with the 14 attn2 K\/V weights of/);
     const got = readSafetensors(weights(out));
     for (const [k, t] of base.tensors) {
-      const kv = /attn2\.to_[kv]\.weight$/.test(k);
+      const kv = KV_PATTERN.test(k);
       assert.ok(got.tensors.get(k)!.data.every((x, i) => x === (kv ? 2 : 1) * t.data[i]), `${k} is not ${kv ? '--kv-from' : '--into'}'s`);
     }
     const r = SafetensorsReader.open(weights(out));
@@ -63,8 +65,7 @@ describe('scripts/pretrain/transplant-kv.js', function () {
     }
     assert.strictEqual(got.metadata.kvFrom, path.resolve(kvFrom));
     assert.ok(fs.existsSync(path.join(out, 'vae', 'diffusion_pytorch_model.safetensors')), 'every other component is copied');
-    const fail = (args: string[], re: RegExp) =>
-      assert.throws(() => execFileSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), (e: Error & { stderr?: string }) => re.test(String(e.stderr)) || assert.fail(String(e.stderr)));
+    const fail = (args: string[], re: RegExp) => expectRefusal(SCRIPT, args, re);
     fail(['--into', into, '--kv-from', kvFrom, '--out', out], /--out .* exists; pick a new folder/);
     const empty = dirs('detex-transplant-empty-');
     const again = path.join(empty, 'model');

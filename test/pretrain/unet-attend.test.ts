@@ -6,6 +6,7 @@ import { readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
 import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
+import { expectRefusal } from '../helpers/script-refusal';
 
 const SCRIPT = pretrainScript('unet.js');
 
@@ -36,8 +37,7 @@ describe('scripts/pretrain/unet.js --attend (word attention) and --close-ups', f
   });
 
   it('should refuse a bad --attend-on, --attend-target, --close-ups or --eval-every before training', () => {
-    const fail = (extra: string[], re: RegExp) =>
-      assert.throws(() => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-attend-bad-'), '--cache', dirs('detex-unet-attend-bad-c-'), ...extra], { stdio: 'pipe' }), (e: Error & { stderr?: Buffer }) => re.test(String(e.stderr)));
+    const fail = (extra: string[], re: RegExp) => expectRefusal(SCRIPT, ['--out', dirs('detex-unet-attend-bad-'), '--cache', dirs('detex-unet-attend-bad-c-'), ...extra], re);
     fail(['--attend', '0.1', '--attend-on', 'shape'], /attend one or more of pattern, class, colour; got 'shape'/);
     fail(['--attend', '0.1', '--attend-target', '1.5'], /--attend-target must be in \(0, 1\), got '1.5'/);
     fail(['--close-ups', '2'], /--close-ups must be a fraction in \[0, 1\], got '2'/);

@@ -6,6 +6,7 @@ import { readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
 import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
+import { expectRefusal } from '../helpers/script-refusal';
 
 const SCRIPT = pretrainScript('unet.js');
 
@@ -41,8 +42,7 @@ describe('scripts/pretrain/unet.js --contrast-timesteps (the caption contrast on
   });
 
   it('should refuse a window without --contrast, and a bad window, before training', () => {
-    const fail = (extra: string[], re: RegExp) =>
-      assert.throws(() => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-window-bad-'), '--cache', dirs('detex-unet-window-bad-c-'), ...extra], { stdio: 'pipe' }), (e: Error & { stderr?: Buffer }) => re.test(String(e.stderr)));
+    const fail = (extra: string[], re: RegExp) => expectRefusal(SCRIPT, ['--out', dirs('detex-unet-window-bad-'), '--cache', dirs('detex-unet-window-bad-c-'), ...extra], re);
     fail(['--contrast-timesteps', '250,550'], /--contrast-timesteps needs --contrast/);
     fail(['--contrast', '0.1', '--contrast-timesteps', '550,250'], /--contrast-timesteps: give FIRST,LAST, whole timesteps with 0 ≤ FIRST ≤ LAST < 1000; got '550,250'/);
   });

@@ -8,6 +8,7 @@ import { FROZEN_FILE } from '../../lib/pretrain/frozen-params';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
 import { DETEX_MINI as MINI, pretrainScript } from '../helpers/pretrain-paths';
+import { expectRefusal } from '../helpers/script-refusal';
 
 const SCRIPT = pretrainScript('unet.js');
 
@@ -16,11 +17,9 @@ describe('scripts/pretrain/unet.js --freeze-cross-kv (the K/V projections DETEX 
   const dirs = tempDirs();
 
   const unetWeights = (out: string) => readSafetensors(path.join(out, 'unet', 'diffusion_pytorch_model.safetensors')).tensors;
+  const runArgs = (out: string, cache: string, extra: string[]) => ['--out', out, '--cache', cache, '--channels', '16,32,32', '--batch', '2', '--warmup', '1', '--lr', '1e-3', ...extra];
   const run = (out: string, cache: string, extra: string[]) =>
-    execFileSync(process.execPath, [SCRIPT, '--out', out, '--cache', cache, '--channels', '16,32,32', '--batch', '2', '--warmup', '1', '--lr', '1e-3', ...extra], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    execFileSync(process.execPath, [SCRIPT, ...runArgs(out, cache, extra)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
   it('should train everything but the attn2 K/V, keep them through a resume, and record the freeze', function () {
     if (!fs.existsSync(path.join(MINI, 'vae', 'diffusion_pytorch_model.safetensors'))) this.skip();
@@ -46,8 +45,7 @@ describe('scripts/pretrain/unet.js --freeze-cross-kv (the K/V projections DETEX 
 
   it('should refuse to freeze seeded K/V, and a resume whose frozen weights are lost', function () {
     if (!fs.existsSync(path.join(MINI, 'vae', 'diffusion_pytorch_model.safetensors'))) this.skip();
-    const fail = (out: string, cache: string, extra: string[], re: RegExp) =>
-      assert.throws(() => run(out, cache, extra), (e: Error & { stderr?: string }) => re.test(String(e.stderr)) || assert.fail(String(e.stderr)));
+    const fail = (out: string, cache: string, extra: string[], re: RegExp) => expectRefusal(SCRIPT, runArgs(out, cache, extra), re);
     const fresh = dirs('detex-unet-freeze-seeded-');
     tinyUNetFolder(fresh, MINI, [16, 32, 32]);
     fail(fresh, dirs('detex-unet-freeze-seeded-cache-'), ['--from-scratch', '--freeze-cross-kv', '--steps', '1'], /--freeze-cross-kv keeps trained K\/V projections; start from trained weights/);

@@ -10,6 +10,7 @@ import { exportComponent } from '../../lib/pretrain/export';
 import { unetConfig } from '../../scripts/pretrain/unet-config';
 import { tempDirs } from '../helpers/temp-dir';
 import { DETEX_MINI as MINI, pretrainScript } from '../helpers/pretrain-paths';
+import { expectRefusal } from '../helpers/script-refusal';
 
 const SCRIPT = pretrainScript('unet.js');
 
@@ -76,10 +77,7 @@ describe('scripts/pretrain/unet.js --widen-from / --deepen-from', function () {
 
   it('should refuse --widen-from together with --warm-start, and a folder without a UNet', () => {
     const fail = (extra: string[], re: RegExp) =>
-      assert.throws(
-        () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-widen-'), '--cache', dirs('detex-unet-widen-cache-'), '--channels', '96,96,96', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] }),
-        (e: Error & { stderr?: Buffer }) => re.test(String(e.stderr)),
-      );
+      expectRefusal(SCRIPT, ['--out', dirs('detex-unet-widen-'), '--cache', dirs('detex-unet-widen-cache-'), '--channels', '96,96,96', ...extra], re);
     fail(['--widen-from', MINI, '--warm-start'], /--widen-from and --warm-start each choose the starting weights/);
     fail(['--widen-from', MINI, '--deepen-from', MINI], /--widen-from and --deepen-from each choose the starting weights/);
     fail(['--deepen-from', dirs('detex-empty-')], /--deepen-from: no trained UNet weights at /);

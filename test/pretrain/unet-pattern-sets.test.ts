@@ -6,6 +6,7 @@ import { readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 import { tinyUNetFolder } from '../helpers/tiny-unet-folder';
 import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
+import { expectRefusal } from '../helpers/script-refusal';
 
 const SCRIPT = pretrainScript('unet.js');
 
@@ -39,8 +40,7 @@ describe('scripts/pretrain/unet.js --pattern-sets, --pattern-weight and --attrib
   });
 
   it('should refuse flags that do not fit together, before training', () => {
-    const fail = (extra: string[], re: RegExp) =>
-      assert.throws(() => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-sets-bad-'), '--cache', dirs('detex-unet-sets-bad-c-'), ...extra], { stdio: 'pipe' }), (e: Error & { stderr?: Buffer }) => re.test(String(e.stderr)));
+    const fail = (extra: string[], re: RegExp) => expectRefusal(SCRIPT, ['--out', dirs('detex-unet-sets-bad-'), '--cache', dirs('detex-unet-sets-bad-c-'), ...extra], re);
     fail(['--pattern-sets', '--batch', '6'], /--pattern-sets needs a --batch that is a multiple of 4, got 6/);
     fail(['--pattern-weight', '3'], /--pattern-weight needs --pattern-sets/);
     fail(['--pattern-sets', '--pattern-weight', '3', '--fg-weight', '2'], /--pattern-weight and --fg-weight each weigh the loss; pass one/);

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { SafetensorsReader, readSafetensors } from '../../lib/io/safetensors';
 import { tempDirs } from '../helpers/temp-dir';
 import { DETEX_MINI as MINI, pretrainScript, readRunLog } from '../helpers/pretrain-paths';
+import { expectRefusal } from '../helpers/script-refusal';
 
 const SCRIPT = pretrainScript('unet.js');
 
@@ -95,11 +96,7 @@ describe('scripts/pretrain/unet.js --train-text', function () {
   });
 
   it('should refuse --text-keep or --concept-keep without --train-text, and an unknown attribute', () => {
-    const fails = (args: string[], message: RegExp) =>
-      assert.throws(
-        () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-text-'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }),
-        (e: Error & { stderr?: Buffer }) => message.test(String(e.stderr)),
-      );
+    const fails = (args: string[], message: RegExp) => expectRefusal(SCRIPT, ['--out', dirs('detex-unet-text-'), ...args], message);
     fails(['--text-keep', 'background'], /--text-keep needs --train-text/);
     fails(['--concept-keep'], /--concept-keep needs --train-text/);
     fails(['--train-text', '--train-text-rows', 'striped'], /--train-text trains the encoder layers, --train-text-rows only some token rows; pass one/);
@@ -110,9 +107,6 @@ describe('scripts/pretrain/unet.js --train-text', function () {
   });
 
   it('should refuse --text-separate without --train-text and --contrast', () => {
-    assert.throws(
-      () => execFileSync(process.execPath, [SCRIPT, '--out', dirs('detex-unet-text-'), '--text-separate', '0.5'], { stdio: ['ignore', 'pipe', 'pipe'] }),
-      (e: Error & { stderr?: Buffer }) => /--text-separate needs --train-text and --contrast/.test(String(e.stderr)),
-    );
+    expectRefusal(SCRIPT, ['--out', dirs('detex-unet-text-'), '--text-separate', '0.5'], /--text-separate needs --train-text and --contrast/);
   });
 });
