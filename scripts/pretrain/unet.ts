@@ -51,7 +51,9 @@
  *          --deepen-from DIR (no checkpoint: start from DIR/unet's trained weights with the extra --layers inserted as
  *          identities, lib/pretrain/deepen-unet.ts; fresh optimizer),
  *          --freeze-cross-kv (keep every attn2 to_k / to_v, the projections DETEX fine-tunes, at the starting weights;
- *          kept in <cache>/frozen.safetensors for resumes, lib/pretrain/frozen-params.ts)
+ *          kept in <cache>/frozen.safetensors for resumes, lib/pretrain/frozen-params.ts),
+ *          --detex-keep DIR (adds --detex-keep-weight λ (1) × the term of lib/pretrain/detex-prompt-keep.ts: under DETEX-shaped
+ *          prompts with random concepts, predict the noise DIR/unet predicts; logs detexKeep)
  */
 import { ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
@@ -95,6 +97,7 @@ import { AttentionMaps } from '../../lib/models/unet/attention-capture';
 import { AttributeHead } from '../../lib/pretrain/attribute-head';
 import { keepFrozen } from '../../lib/pretrain/frozen-params';
 import { KV_PATTERN } from '../../lib/detex/trainer';
+import { detexPromptKeep, detexPromptStates } from '../../lib/pretrain/detex-prompt-keep';
 
 const CHECKPOINT_EVERY = 100;
 
@@ -190,6 +193,7 @@ async function main(): Promise<void> {
     'widen-from': { type: 'string' }, 'deepen-from': { type: 'string' }, 'close-ups': { type: 'string' }, only: { type: 'string' },
     attend: { type: 'string' }, 'attend-on': { type: 'string' }, 'attend-target': { type: 'string' }, 'pattern-sets': { type: 'boolean' }, 'pattern-weight': { type: 'string' },
     'attribute-head': { type: 'string' }, 'head-at': { type: 'string' }, 'freeze-cross-kv': { type: 'boolean' },
+    'detex-keep': { type: 'string' }, 'detex-keep-weight': { type: 'string' },
   });
   const batch = Number(args.rest.batch ?? 16);
   const evalEvery = evalInterval('unet', args.rest['eval-every'], 300, CHECKPOINT_EVERY);
@@ -262,6 +266,11 @@ async function main(): Promise<void> {
   // ([V] colour 12 of 12 on cup and bottle, against 8 with its own K/V): the K/V DETEX fine-tunes stay as they start.
   // Run 35 trained on that way and lost [V] again through the other weights (TRAINING.md, runs 33–35).
   const freezeCrossKV = !!args.rest['freeze-cross-kv'];
+  // Session 22: so the rest is asked directly to answer DETEX's prompts as a UNet that personalises well does.
+  const detexKeepFrom = args.rest['detex-keep'] === undefined ? undefined : trainedSource('--detex-keep', String(args.rest['detex-keep']));
+  const detexKeepWeight = Number(args.rest['detex-keep-weight'] ?? 1);
+  if (!(detexKeepWeight > 0)) throw new Error(`pretrain/unet: --detex-keep-weight must be a number > 0, got '${args.rest['detex-keep-weight']}'`);
+  if (args.rest['detex-keep-weight'] !== undefined && !detexKeepFrom) throw new Error('pretrain/unet: --detex-keep-weight needs --detex-keep DIR (the UNet whose answers are kept)');
   const peakLr = Number(args.rest.lr ?? 8e-4);
   const warmup = Number(args.rest.warmup ?? 100);
   for (const [flag, v] of [['text-anchor', textAnchor], ['text-lr-scale', textLrScale], ['text-separate', textSeparate], ['lr', peakLr], ['warmup', warmup]] as const) {
@@ -312,6 +321,10 @@ async function main(): Promise<void> {
   const conceptReference = joint && conceptKeep ? joint.referenceConceptEncoder() : undefined;
   const conceptKeeping = conceptReference ? { trained: text.conceptEncoder(), reference: conceptReference, init: initialiserRow(conceptReference) } : undefined;
   if (conceptKeeping) console.log(`concept keep: ${CONCEPT_COUNT} random [V] and ${CONCEPT_COUNT} random [B_1] per step at the frozen encoder's spread`);
+  const detexKeeping = detexKeepFrom
+    ? { reference: UNet2DConditionModel.load(detexKeepFrom.unetDir), text: text.conceptEncoder(), init: initialiserRow(text.conceptEncoder()) }
+    : undefined;
+  if (detexKeeping) console.log(`detex keep: ${detexKeepWeight} × the noise ${detexKeepFrom!.unetDir} predicts under DETEX's prompts with random concepts`);
   if (keeping) console.log(`text keep: ${textKeep.join(', ')} at the frozen encoder's separation per caption group, ${KEEPER_BASES} of ${KEEPER_POOL} base scenes per step`);
 
   if (fs.existsSync(ckpt)) {
@@ -369,7 +382,7 @@ async function main(): Promise<void> {
       minutes: args.minutes,
       maxSteps: args.maxSteps,
       handleSignals: true,
-      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, contrastTimesteps: contrastWindow ? `${contrastWindow.first},${contrastWindow.last}` : 'all', attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep), textRows: (trainRows ?? []).join(','), freezeCrossKV: String(freezeCrossKV) },
+      metadata: { vae: vaeId, text: textId, batch: String(batch), channels: channels.join(','), minSnr: String(minSnr), fgWeight: String(fgWeight), closeUps: String(closeUps), only: sceneFilterSpec(only), patternSets: String(patternSets), patternWeight: String(patternWeight), contrast: String(contrast), contrastMargin: String(contrastMargin), contrastOn: contrastOn.join(','), contrastRegion, contrastTimesteps: contrastWindow ? `${contrastWindow.first},${contrastWindow.last}` : 'all', attend: String(attend), attendOn: attendOn.join(','), attendTarget: String(attendTarget), attributeHead: String(headWeight), headAt, textKeep: textKeep.join(','), conceptKeep: String(conceptKeep), textRows: (trainRows ?? []).join(','), freezeCrossKV: String(freezeCrossKV), detexKeep: detexKeepFrom ? `${detexKeepWeight}` : '0' },
       emaDecay,
       print: (l) => console.log(l),
       onCheckpoint: async (step, ctx) => {
@@ -412,7 +425,11 @@ async function main(): Promise<void> {
         const diffusion = (minSnr > 0 ? tf.mean(tf.mul(perItem, tf.tensor1d(minSnrWeights(scheduler, n.timesteps, minSnr)))) : tf.mean(perItem)) as tf.Scalar;
         const kept = keepReference ? separationKeeper((c) => text.embed(c), keepReference, textKeep, keeperFirstScene(step)) : undefined;
         const conceptKept = conceptKeeping ? conceptKeeper(conceptKeeping.trained, conceptKeeping.reference, conceptKeeping.init, step, UNET_SEED) : undefined;
-        const withKeep = [kept?.loss, conceptKept?.loss].reduce<tf.Scalar>((acc, t) => (t ? (tf.add(acc, t) as tf.Scalar) : acc), diffusion);
+        // the step's tensors (these states among them) are freed with the step, after the backward pass needs them
+        const detexKept = detexKeeping
+          ? detexPromptKeep(unet, detexKeeping.reference, n.noisyLatents as tf.Tensor4D, n.timesteps, detexPromptStates(detexKeeping.text, detexKeeping.init, step, UNET_SEED))
+          : undefined;
+        const withKeep = [kept?.loss, conceptKept?.loss, detexKept ? (tf.mul(detexKeepWeight, detexKept) as tf.Scalar) : undefined].reduce<tf.Scalar>((acc, t) => (t ? (tf.add(acc, t) as tf.Scalar) : acc), diffusion);
         const anchored = conditioned ? (tf.add(withKeep, tf.mul(textAnchor, conditioned.anchor)) as tf.Scalar) : withKeep;
         const attendedLoss = attention ? (tf.add(anchored, tf.mul(attend, attention.loss)) as tf.Scalar) : anchored;
         const denoising = headTerm ? (tf.add(attendedLoss, tf.mul(headWeight, headTerm.loss)) as tf.Scalar) : attendedLoss;
@@ -421,6 +438,7 @@ async function main(): Promise<void> {
           // each kept separation relative to the frozen encoder's on the same captions (the scenes change every step)
           ...(kept ? { keep: kept.loss, ...Object.fromEntries(textKeep.map((a) => [`sep${a[0].toUpperCase()}${a.slice(1)}`, tf.div(kept.separation[a], kept.reference[a])])) } : {}),
           ...(conceptKept ? { conceptKeep: conceptKept.loss, conceptV: conceptKept.relative.V, conceptB: conceptKept.relative.B } : {}),
+          ...(detexKept ? { detexKeep: detexKept } : {}),
           ...(attention ? { attend: attention.loss, share: attention.share } : {}),
           ...(headTerm ? { head: headTerm.loss, headClass: headTerm.accuracy.class, headColour: headTerm.accuracy.colour, headPattern: headTerm.accuracy.pattern } : {}),
         };
@@ -465,6 +483,7 @@ async function main(): Promise<void> {
   joint?.dispose();
   classifier?.dispose();
   head?.dispose();
+  detexKeeping?.reference.dispose();
 }
 
 main().catch((e: Error) => {
