@@ -14,6 +14,9 @@
  *
  * The prompt states and the reference's prediction enter as constants: neither the reference nor the text
  * encoder gets a gradient from this term.
+ *
+ * Runs 36–37 (TRAINING.md): at λ 1 and 10 the term stays at 0.004–0.008 while the pattern terms act and DETEX still
+ * falls (slower at λ 10): matching the answers at random concepts does not keep what DETEX's gradient finds.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UNet2DConditionModel } from '../models/unet/unet';
