@@ -97,7 +97,7 @@ import { AttentionMaps } from '../../lib/models/unet/attention-capture';
 import { AttributeHead } from '../../lib/pretrain/attribute-head';
 import { keepFrozen } from '../../lib/pretrain/frozen-params';
 import { KV_PATTERN } from '../../lib/detex/trainer';
-import { detexPromptKeep, detexPromptStates } from '../../lib/pretrain/detex-prompt-keep';
+import { KEPT_PER_GROUP, detexPromptKeep, detexPromptStates } from '../../lib/pretrain/detex-prompt-keep';
 
 const CHECKPOINT_EVERY = 100;
 
@@ -270,6 +270,7 @@ async function main(): Promise<void> {
   const detexKeepFrom = args.rest['detex-keep'] === undefined ? undefined : trainedSource('--detex-keep', String(args.rest['detex-keep']));
   const detexKeepWeight = Number(args.rest['detex-keep-weight'] ?? 1);
   if (!(detexKeepWeight > 0)) throw new Error(`pretrain/unet: --detex-keep-weight must be a number > 0, got '${args.rest['detex-keep-weight']}'`);
+  if (detexKeepFrom && batch < 2 * KEPT_PER_GROUP) throw new Error(`pretrain/unet: --detex-keep compares ${2 * KEPT_PER_GROUP} prompts on the batch's noisy latents; --batch must be ≥ ${2 * KEPT_PER_GROUP}, got ${batch}`);
   if (args.rest['detex-keep-weight'] !== undefined && !detexKeepFrom) throw new Error('pretrain/unet: --detex-keep-weight needs --detex-keep DIR (the UNet whose answers are kept)');
   const peakLr = Number(args.rest.lr ?? 8e-4);
   const warmup = Number(args.rest.warmup ?? 100);

@@ -118,7 +118,7 @@ describe('pretrain/detex-prompt-keep (the UNet answers DETEX prompts as a refere
     assert.strictEqual(readSafetensors(path.join(cache, 'checkpoint.safetensors')).metadata.detexKeep, '0.5');
   });
 
-  it('should refuse a missing reference and a weight without one', function () {
+  it('should refuse a missing reference, a weight without one, and a batch too small for its prompts', function () {
     if (!hasMini()) this.skip();
     const out = dirs('detex-unet-keep-bad-');
     tinyUNetFolder(out, MINI, [16, 32, 32]);
@@ -126,5 +126,6 @@ describe('pretrain/detex-prompt-keep (the UNet answers DETEX prompts as a refere
     expectRefusal(SCRIPT, args(['--detex-keep', path.join(out, 'nowhere')]), /--detex-keep.*nowhere/);
     expectRefusal(SCRIPT, args(['--detex-keep-weight', '2']), /--detex-keep-weight needs --detex-keep DIR/);
     expectRefusal(SCRIPT, args(['--detex-keep', out, '--detex-keep-weight', '0']), /--detex-keep-weight must be a number > 0, got '0'/);
+    expectRefusal(SCRIPT, [...args(['--detex-keep', out]), '--batch', '4'], /--detex-keep compares 8 prompts on the batch's noisy latents; --batch must be ≥ 8, got 4/);
   });
 });
