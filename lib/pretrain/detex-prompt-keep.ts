@@ -12,8 +12,8 @@
  *
  *   L = mean ‖ε_θ(x_t, t, c) − ε_ref(x_t, t, c)‖²   over KEPT_PER_GROUP prompts of each group
  *
- * The prompt states and the reference's prediction enter as constants: neither the reference nor the text
- * encoder gets a gradient from this term.
+ * The prompt states enter as a constant, so no gradient (and no backward pass) reaches a text encoder whose rows
+ * are trained beside the UNet; the reference has no trainable weights, so its pass is not differentiated either.
  *
  * Runs 36–37 (TRAINING.md): at λ 1 and 10 the term stays at 0.004–0.008 while the pattern terms act and DETEX still
  * falls (slower at λ 10): matching the answers at random concepts does not keep what DETEX's gradient finds.
@@ -26,10 +26,6 @@ import { conceptStates } from './concept-spread';
 /** Random concepts per group each step (two groups, so twice this many items of the batch are compared). */
 export const KEPT_PER_GROUP = 4;
 
-/** A copy with no graph behind it: the term's inputs are data, not functions of trained weights. */
-function constant<T extends tf.Tensor>(t: T): T {
-  return tf.tensor(t.dataSync(), t.shape, t.dtype) as T;
-}
 
 /**
  * The step's DETEX prompts' last_hidden_states [2·perGroup, 77, width] under `text` (vectors drawn around `init`,
@@ -40,7 +36,11 @@ export function detexPromptStates(text: ConceptEncoder, init: Float32Array, step
   const groups = conceptKeeperGroups(step, init, seed);
   const states = groups.map((g) => conceptStates(text.tokenizer, text.encoder, g.concepts.slice(0, perGroup), g.template));
   try {
-    return tf.tidy(() => constant(tf.concat(states, 0) as tf.Tensor3D));
+    // a copy through the host has no graph behind it (tfjs has no stop-gradient op that also skips the backward pass)
+    return tf.tidy(() => {
+      const joined = tf.concat(states, 0);
+      return tf.tensor3d(joined.dataSync() as Float32Array, joined.shape as [number, number, number]);
+    });
   } finally {
     states.forEach((s) => s.dispose());
   }
@@ -62,9 +62,8 @@ export function detexPromptKeep(
     throw new Error(`detexPromptKeep: ${k} prompts need at least ${k} noisy latents and timesteps, got ${noisy.shape[0]} and ${timesteps.length}`);
   }
   return tf.tidy(() => {
-    const x = constant(tf.slice(noisy, 0, k) as tf.Tensor4D);
+    const x = tf.slice(noisy, 0, k) as tf.Tensor4D;
     const t = timesteps.slice(0, k);
-    const target = tf.tidy(() => constant(reference.forward(x, t, states)));
-    return tf.mean(tf.squaredDifference(trained.forward(x, t, states), target)) as tf.Scalar;
+    return tf.mean(tf.squaredDifference(trained.forward(x, t, states), reference.forward(x, t, states))) as tf.Scalar;
   });
 }
