@@ -6,6 +6,7 @@ import { ConceptVocabulary } from '../../lib/detex/composer';
 import { conceptTokenStrings, allTokens } from '../../lib/detex/tokens';
 import { conceptSpread } from '../../lib/pretrain/concept-spread';
 import { expectNoLeak } from '../helpers/leak';
+import { expectRefusal } from '../helpers/script-refusal';
 import { DETEX_MINI as MINI, pretrainScript } from '../helpers/pretrain-paths';
 
 const SCRIPT = pretrainScript('concept-probe.js');
@@ -41,14 +42,7 @@ describe('pretrain/concept-spread', () => {
   });
 
   it('should name what is missing when the probe script has no concepts to read', () => {
-    const fails = (args: string[], re: RegExp) => {
-      try {
-        execFileSync(process.execPath, [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-        assert.fail('should have failed');
-      } catch (e) {
-        assert.match(String((e as { stderr?: string }).stderr), re);
-      }
-    };
+    const fails = (args: string[], re: RegExp) => expectRefusal(SCRIPT, args, re);
     fails(['--model', MINI], /usage: concept-probe.js --model DIR \(--concepts DIR\[,DIR…\] \[--class cup,ball\] \| --random N\)/);
     fails(['--model', MINI, '--random', '0'], /--random: a number of steps ≥ 1, got '0'/);
     fails(['--model', MINI, '--concepts', '/nonexistent-concepts'], /--concepts: no folder \/nonexistent-concepts/);
