@@ -19,6 +19,7 @@ export const usage =
   'train [--model <sd-folder>] --images <folder|a.png,b.png> --masks <folder|a.png,…> --class <word> --out <concept.safetensors> ' +
   '[--image-encoder <clip-vision>] [--preset detex|custom-diffusion|no-mappers|no-attention-loss|no-joint-training] [--steps 600] [--batch 4] ' +
   '[--micro-batch N] [--lr 1e-5] [--seed 0] [--gamma 0.5] [--lambda-pr 1] [--lambda-ca 0.01] [--ca-norm mse|max-normalised] [--attribute pose|view] ' +
+  '[--init-word pll | --init-from red,blue,…] ' +
   '[--class-images <folder>|--num-class-images 200 --class-image-steps 50] [--cache <dir>] [--checkpoint <file>] [--checkpoint-every 100] [--resume] [--flip]';
 
 function listImages(spec: string): string[] {
@@ -37,6 +38,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
       lr: { type: 'string' }, seed: { type: 'string' }, gamma: { type: 'string' }, 'lambda-pr': { type: 'string' }, 'lambda-ca': { type: 'string' },
       'ca-norm': { type: 'string' }, attribute: { type: 'string' }, 'class-images': { type: 'string' }, 'num-class-images': { type: 'string' }, 'class-image-steps': { type: 'string' },
       cache: { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' }, resume: { type: 'boolean' }, flip: { type: 'boolean' },
+      'init-word': { type: 'string' }, 'init-from': { type: 'string' },
     },
   });
   for (const k of ['images', 'masks', 'class', 'out'] as const) {
@@ -51,6 +53,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     microBatch: num(a['micro-batch']) ?? num(a.batch), learningRate: num(a.lr), seed: num(a.seed), gamma: num(a.gamma),
     lambdaPr: num(a['lambda-pr']), lambdaCA: num(a['lambda-ca']), caNorm: a['ca-norm'] as 'mse' | undefined, attributeWord: a.attribute,
     numClassImages: num(a['num-class-images']), checkpointEvery: num(a['checkpoint-every']), flip: a.flip,
+    initWord: a['init-word'], initCandidates: a['init-from']?.split(',').map((w) => w.trim()).filter(Boolean),
   };
   const config = resolveDetexConfig(input);
   const classImageSteps = num(a['class-image-steps']);
@@ -96,6 +99,8 @@ export async function trainCommand(argv: string[]): Promise<number> {
       }
     }
     trainer = new DetexTrainer(models, { config, items, classImages: cls, warn: (m) => console.warn(m) });
+    const pick = trainer.initWordChoice;
+    if (pick) console.log(`[V] starts from "${pick.word}" (photos' diffusion loss: ${pick.scores.map((x) => `${x.word} ${x.loss.toFixed(4)}`).join(', ')})`);
     const ck = a.checkpoint;
     if (ck && a.resume && fs.existsSync(ck)) console.log(`resumed at step ${loadCheckpoint(ck, trainer)}`);
     const r = await trainer.run({

@@ -39,6 +39,8 @@ export interface ConceptMeta {
   mapperOutputNorm?: number;
   config: DetexConfig;
   steps: number;
+  /** the word [V] was initialised from: config.initWord, or the one chosen from config.initCandidates */
+  initWord?: string;
 }
 
 export interface DetexConcept {
@@ -110,6 +112,7 @@ export function conceptFromTrainer(trainer: DetexTrainer): DetexConcept {
       mapperOutputNorm: trainer.mapperP?.outputNorm,
       config: cfg,
       steps: trainer.step,
+      initWord: trainer.initWordChoice?.word ?? cfg.initWord,
     },
     subject: trainer.subjectEmbedding(),
     pose: attrs.pose,

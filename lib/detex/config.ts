@@ -36,6 +36,11 @@ export interface DetexConfig {
    * "ktn" is two tokens (k tn</w>) in the CLIP vocabulary and the row must be one token, so the default is "pll".
    */
   initWord: string;
+  /**
+   * when not empty, [V]'s initialiser is whichever of these words the base model finds best describes the
+   * photos (init-word.ts), and initWord is not used. Empty: initWord, as in the paper.
+   */
+  initCandidates: string[];
   /** where [P_i]/[B_i] come from: the attribute mappers (DETEX), free per-image vectors (ablation), or nowhere */
   attributes: AttributeSource;
   /** mapper activation between the 3 linear layers: an `nn/activations` name (gelu, leaky_relu, silu, …) */
@@ -104,6 +109,7 @@ export function defaultAttributeWord(classWord: string): string {
 export const DETEX_DEFAULTS: Readonly<Omit<DetexConfig, 'classWord' | 'attributeWord'>> = Object.freeze({
   subjectToken: '<new1>',
   initWord: 'pll',
+  initCandidates: [] as string[],
   attributes: 'mappers' as AttributeSource,
   mapperActivation: 'gelu',
   mapperHidden: 0,
@@ -157,6 +163,8 @@ export function resolveDetexConfig(input: DetexConfigInput): DetexConfig {
     ...stripUndefined(rest),
     adam: { ...DETEX_DEFAULTS.adam, ...stripUndefined(adam ?? {}) },
     blank: [...(rest.blank ?? DETEX_DEFAULTS.blank)] as [number, number, number],
+    // copied, so a caller's later edit of its list cannot change a running config (a non-list is left for validate)
+    initCandidates: Array.isArray(rest.initCandidates) ? [...rest.initCandidates] : rest.initCandidates ?? [],
   } as DetexConfig;
   // No accumulation unless asked for: the micro-batch follows the batch size.
   if (input.microBatch === undefined) cfg.microBatch = cfg.batchSize;
@@ -175,6 +183,9 @@ function validate(c: DetexConfig): void {
   if (!word.test(c.attributeWord)) throw bad('attributeWord', `must be a word, got ${JSON.stringify(c.attributeWord)}`);
   if (!/^\S+$/.test(c.subjectToken)) throw bad('subjectToken', `must be one token without spaces, got ${JSON.stringify(c.subjectToken)}`);
   if (!/^\S+$/.test(c.initWord)) throw bad('initWord', `must be one word, got ${JSON.stringify(c.initWord)}`);
+  if (!Array.isArray(c.initCandidates) || c.initCandidates.some((w) => typeof w !== 'string' || !/^\S+$/.test(w))) {
+    throw bad('initCandidates', `must be a list of single words, got ${JSON.stringify(c.initCandidates)}`);
+  }
   if (!['mappers', 'free', 'none'].includes(c.attributes)) throw bad('attributes', `must be mappers, free or none, got ${c.attributes}`);
   const int = (f: keyof DetexConfig, min: number) => {
     const v = c[f] as number;

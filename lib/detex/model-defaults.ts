@@ -17,8 +17,10 @@ export const MODEL_DEFAULTS_FILE = 'detex_config.json';
 
 const NUMERIC = ['learningRate', 'embeddingLearningRate', 'mapperLearningRate', 'steps', 'batchSize', 'numClassImages'] as const;
 const TEXT = ['attributeWord'] as const;
+/** initCandidates: the words this model's captions use for what a subject looks like, for [V]'s initialiser */
+const WORD_LISTS = ['initCandidates'] as const;
 const SAMPLING = ['guidance'] as const;
-type Key = (typeof NUMERIC)[number] | (typeof TEXT)[number];
+type Key = (typeof NUMERIC)[number] | (typeof TEXT)[number] | (typeof WORD_LISTS)[number];
 export type ModelTrainingDefaults = Partial<Pick<DetexConfigInput, Key>>;
 
 /** The training keys of the file. Keys starting with "_" are comments (as in diffusers' configs). No file: {}. */
@@ -49,7 +51,7 @@ function readModelDefaults(folder: string): { training: ModelTrainingDefaults; g
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${file}: must hold a JSON object`);
-  const out: Record<string, number | string> = {};
+  const out: Record<string, number | string | string[]> = {};
   let guidance: number | undefined;
   for (const [k, v] of Object.entries(raw)) {
     if (k.startsWith('_')) continue;
@@ -62,8 +64,10 @@ function readModelDefaults(folder: string): { training: ModelTrainingDefaults; g
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`${file}: "${k}" must be a number, got ${JSON.stringify(v)}`);
     } else if ((TEXT as readonly string[]).includes(k)) {
       if (typeof v !== 'string') throw new Error(`${file}: "${k}" must be a string, got ${JSON.stringify(v)}`);
+    } else if ((WORD_LISTS as readonly string[]).includes(k)) {
+      if (!Array.isArray(v) || v.some((w) => typeof w !== 'string')) throw new Error(`${file}: "${k}" must be a list of words, got ${JSON.stringify(v)}`);
     } else {
-      throw new Error(`${file}: unknown key "${k}" (allowed: ${[...NUMERIC, ...TEXT, ...SAMPLING].join(', ')})`);
+      throw new Error(`${file}: unknown key "${k}" (allowed: ${[...NUMERIC, ...TEXT, ...WORD_LISTS, ...SAMPLING].join(', ')})`);
     }
     out[k] = v;
   }

@@ -27,6 +27,7 @@ import { DetexConfig, effectiveLearningRates } from './config';
 import { TrainingData, TrainingItem, flipHorizontal, prepareTrainingData } from './data';
 import { averageLayerMaps, attentionLoss, diffusionLoss, tokenMap, totalLoss } from './losses';
 import { AttributeMapper, initMapperWeights } from './mappers';
+import { InitWordChoice, chooseInitWord } from './init-word';
 import { ConceptTokens, addConceptTokens, classPrompt, conceptTokenStrings, positionsOf, trainingPrompt, wordEmbedding } from './tokens';
 import { DetexImageEncoder, DetexTextEncoder, EmbeddingSubstitution } from './types';
 
@@ -97,6 +98,8 @@ export class DetexTrainer {
   private readonly root: Rng;
   private stepsDone = 0;
   private disposed = false;
+  /** how [V]'s initialiser was picked from config.initCandidates (undefined: config.initWord was used) */
+  readonly initWordChoice?: InitWordChoice;
   private readonly uid = `detex${++trainerCount}`;
 
   constructor(readonly models: DetexModels, readonly inputs: TrainerInputs) {
@@ -146,8 +149,9 @@ export class DetexTrainer {
         if (cfg.flip) this.imageEmbedsFlipped = tf.tidy(() => models.imageEncoder!.embed(flipHorizontal(this.data.images)));
       }
 
-      // 4. trainables: [V], the mappers (or free vectors), every attn2 to_k / to_v
-      const vInit = wordEmbedding(tokenizer, textEncoder, cfg.initWord);
+      // 4. trainables: [V] (from initWord, or the candidate the photos pick), the mappers (or free vectors), every attn2 to_k / to_v
+      this.initWordChoice = cfg.initCandidates.length ? this.chooseInitWord() : undefined;
+      const vInit = wordEmbedding(tokenizer, textEncoder, this.initWordChoice?.word ?? cfg.initWord);
       this.variables.set(V_NAME, tf.variable(vInit, true, `${this.uid}/${V_NAME}`));
       vInit.dispose();
       const C = textEncoder.hiddenSize;
@@ -190,6 +194,17 @@ export class DetexTrainer {
     const r = vaeMoments(this.models.vae, images);
     if (disposeInput) images.dispose();
     return r;
+  }
+
+  /** Scores config.initCandidates on the photos' clean latents, inside the subject masks, with the base UNet (init-word.ts). */
+  private chooseInitWord(): InitWordChoice {
+    const cfg = this.inputs.config;
+    const z0 = tf.tidy(() => tf.mul(this.latents.get('falsefalse')!.mean, this.models.vae.scalingFactor) as tf.Tensor4D);
+    try {
+      return chooseInitWord(this.models, z0, cfg.initCandidates, cfg.classWord, cfg.seed, this.data.masksLatent);
+    } finally {
+      z0.dispose();
+    }
   }
 
   /** What the draws of a step depend on (draws.ts). */

@@ -48,6 +48,8 @@ export interface TrainOutput {
   steps: number;
   resumedAt?: number;
   loss?: number;
+  /** the word [V] was initialised from (config.initWord, or the pick from config.initCandidates) */
+  initWord: string;
 }
 
 /**
@@ -90,9 +92,12 @@ async function preview(trainer: DetexTrainer, seed: number): Promise<Image> {
 /** The DETEX config a job trains with on this session's model: paper < preset < the model's detex_config.json < the job. */
 export function trainingConfig(s: DetexSession, job: Pick<TrainJob, 'className' | 'steps' | 'seed' | 'previewEvery' | 'options'>): DetexConfig {
   const modelDefaults = readModelTrainingDefaults(s.folder);
+  // a job that names its initialiser word means that word, not the model's candidate list
+  const ownWord = job.options?.initWord !== undefined && job.options.initCandidates === undefined ? { initCandidates: [] } : {};
   return resolveDetexConfig({
     ...modelDefaults,
     ...job.options,
+    ...ownWord,
     classWord: job.className,
     steps: job.steps ?? job.options?.steps ?? modelDefaults.steps,
     seed: job.seed ?? job.options?.seed,
@@ -142,7 +147,7 @@ export async function train(s: DetexSession, job: TrainJob, hooks: Hooks<StepPro
         throw cancelledError(`DETEX training (at step ${r.step}/${config.steps}; resume continues from ${ckpt})`);
       }
       saveConcept(job.conceptPath, conceptFromTrainer(t));
-      return { conceptPath: job.conceptPath, checkpointPath: ckpt, steps: r.step, resumedAt, loss: r.last?.total };
+      return { conceptPath: job.conceptPath, checkpointPath: ckpt, steps: r.step, resumedAt, loss: r.last?.total, initWord: t.initWordChoice?.word ?? config.initWord };
     } finally {
       trainer?.dispose();
       cls?.dispose();

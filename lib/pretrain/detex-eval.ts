@@ -71,7 +71,7 @@ export async function evaluateDetexOnWorld(s: DetexSession, classifier: WorldAtt
         images: scenes.map((x) => x.image), masks: scenes.map((x) => x.mask), className: subject.cls, conceptPath: concept,
         steps: o.steps, seed, classImageSteps: o.classImageSteps ?? 25, options: o.options,
       });
-      log(`${id}: trained ${r.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s (last loss ${r.loss?.toFixed(4)})`);
+      log(`${id}: [V] from "${r.initWord}"; trained ${r.steps} steps in ${((Date.now() - t0) / 1000).toFixed(0)} s (last loss ${r.loss?.toFixed(4)})`);
     }
     const jobs: Array<{ kind: DetexEvalKind; prompt: string; background: BackgroundKind | { photo: number }; concept?: string; count: number }> = [
       ...fresh.map((b) => ({ kind: 'new scene' as const, prompt: `a photo of a {{V}} {{class}} in ${BACKGROUND_WORDS[b]} background`, background: b, concept, count: o.imagesPerPrompt ?? 2 })),

@@ -20,6 +20,7 @@ describe('detex/model-defaults (<model>/detex_config.json)', () => {
     assert.strictEqual(modelGuidance(dir), undefined);
     assert.strictEqual(modelGuidance(withFile('{"guidance": 4}')), 4, 'the sampling guidance, kept apart from the training keys');
     assert.deepStrictEqual(readModelTrainingDefaults(withFile('{"guidance": 4}')), {});
+    assert.deepStrictEqual(readModelTrainingDefaults(withFile('{"initCandidates": ["red", "blue"]}')), { initCandidates: ['red', 'blue'] });
   });
 
   it('should refuse what is not a tuning value, naming the file and the key', () => {
@@ -32,6 +33,10 @@ describe('detex/model-defaults (<model>/detex_config.json)', () => {
     assert.throws(() => readModelTrainingDefaults(dir), new RegExp(`${file(dir)}: DETEX config: learningRate must lie in \\[0, 1\\], got 3`));
     dir = withFile('{"guidance": -1}');
     assert.throws(() => modelGuidance(dir), /"guidance" must be a number in \[0, 50\], got -1/);
+    dir = withFile('{"initCandidates": "red"}');
+    assert.throws(() => readModelTrainingDefaults(dir), /"initCandidates" must be a list of words, got "red"/);
+    dir = withFile('{"initCandidates": ["red", "light blue"]}');
+    assert.throws(() => readModelTrainingDefaults(dir), /initCandidates must be a list of single words/);
     dir = withFile('[1]');
     assert.throws(() => readModelTrainingDefaults(dir), /must hold a JSON object/);
     dir = withFile('{learningRate: 1}');

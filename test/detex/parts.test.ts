@@ -31,6 +31,15 @@ describe('detex/config', () => {
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', attributes: 'none' }), /lambdaCA needs/);
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', embeddingLearningRate: -1 }), /embeddingLearningRate must lie in \[0, 1\], got -1/);
     assert.throws(() => resolveDetexConfig({ classWord: 'dog', mapperOutput: 'big' as never }), /mapperOutput must be word or free, got big/);
+    assert.throws(() => resolveDetexConfig({ classWord: 'dog', initCandidates: 'red' as never }), /initCandidates must be a list of single words, got "red"/);
+    assert.throws(() => resolveDetexConfig({ classWord: 'dog', initCandidates: ['red', 'light blue'] }), /initCandidates must be a list of single words, got \["red","light blue"\]/);
+  });
+  it("should start [V] from initWord unless candidates are given, and keep its own copy of the caller's list", () => {
+    assert.deepStrictEqual(resolveDetexConfig({ classWord: 'dog' }).initCandidates, []);
+    const words = ['red', 'blue'];
+    const c = resolveDetexConfig({ classWord: 'dog', initCandidates: words });
+    words.push('green');
+    assert.deepStrictEqual(c.initCandidates, ['red', 'blue']);
   });
   it('should give each group of trainables its learning rate, 0 meaning the main one, scaled alike by scaleLr', () => {
     const rates = (o: Partial<DetexConfigInput>) => effectiveLearningRates(resolveDetexConfig({ classWord: 'dog', learningRate: 1e-4, ...o }));
