@@ -138,7 +138,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
       `${cfg.numClassImages} class images × ${classImageSteps} DDIM steps)`);
     const losses: Array<{ step: number; loss: number }> = [];
     const t0 = Date.now();
-    await timed('DETEX training (incl. class images)', () =>
+    const trained = await timed('DETEX training (incl. class images)', () =>
       train(
         session,
         {
@@ -160,6 +160,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         },
       ),
     );
+    if (cfg.initCandidates.length) log(`      [V] starts from "${trained.initWord}": of ${cfg.initCandidates.join(', ')}, the word under which the base model best denoises the photos`);
 
     // 3. the prompt grid, each image read by the world classifier when the model has one
     classifier = loadWorldClassifier(session.folder);
