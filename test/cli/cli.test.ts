@@ -4,6 +4,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writePng } from '../../lib/io/image';
 import { readSafetensors } from '../../lib/io/safetensors';
+import { loadConcept } from '../../lib/detex/concept';
 import { main } from '../../lib/cli/main';
 import { disc } from '../engine/discs';
 import { defaultModelDir, tinyModelDir } from '../../lib/models/default-model';
@@ -64,6 +65,13 @@ describe('detex CLI: train, sample, eval', function () {
       assert.strictEqual(await main(['train', '--model', tiny, '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--steps', '1', '--batch', '1', '--class-images', path.join(dir, 'img'), '--out', concept2]), 0);
       assert.ok(fs.existsSync(concept2));
       assert.ok(log.includes(`class images: 2 from ${path.join(dir, 'img')}`), log.join('\n'));
+      // [V] started from the candidate word the photos pick, said and recorded in the concept
+      const concept3 = path.join(dir, 'c3.safetensors');
+      assert.strictEqual(await main(['train', '--model', tiny, '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--steps', '1', '--batch', '1', '--class-images', path.join(dir, 'img'), '--init-from', 'red, blue', '--out', concept3]), 0);
+      const said = log.find((l) => l.startsWith('[V] starts from'));
+      assert.match(said ?? '', /^\[V\] starts from "(red|blue)" \(photos' diffusion loss: red \d\.\d{4}, blue \d\.\d{4}\)$/);
+      assert.strictEqual(loadConcept(concept3).meta.initWord, /"(\w+)"/.exec(said!)![1]);
+      assert.strictEqual(loadConcept(concept2).meta.initWord, 'pll');
       assert.strictEqual(await main(['train', '--model', tiny, '--images', path.join(dir, 'img'), '--masks', path.join(dir, 'msk'), '--class', 'ball', '--class-image-steps', '0', '--out', concept2]), 2);
       // what the concept holds: nearest words for [V] and every [P_i]/[B_i], and the K/V drift (2 steps: small, not 0)
       assert.strictEqual(await main(['concept', concept, '--model', tiny, '--top', '2']), 0);

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { MODEL_DEFAULTS_FILE, modelGuidance, readModelTrainingDefaults } from '../../lib/detex/model-defaults';
 import { defaultModelDir } from '../../lib/models/default-model';
+import { DetexSession } from '../../lib/engine';
+import { trainingConfig } from '../../lib/engine/train';
 import { tempDirs } from '../helpers/temp-dir';
 
 describe('detex/model-defaults (<model>/detex_config.json)', () => {
@@ -41,6 +43,16 @@ describe('detex/model-defaults (<model>/detex_config.json)', () => {
     assert.throws(() => readModelTrainingDefaults(dir), /must hold a JSON object/);
     dir = withFile('{learningRate: 1}');
     assert.throws(() => readModelTrainingDefaults(dir), /not valid JSON/);
+  });
+
+  it("should let a job's own initWord win over the model's candidate list, and keep the list otherwise", () => {
+    const dir = withFile(JSON.stringify({ initCandidates: ['red', 'blue'] }));
+    const session = { folder: dir } as DetexSession; // trainingConfig reads the folder only
+    assert.deepStrictEqual(trainingConfig(session, { className: 'cup' }).initCandidates, ['red', 'blue']);
+    const own = trainingConfig(session, { className: 'cup', options: { initWord: 'cup' } });
+    assert.deepStrictEqual([own.initWord, own.initCandidates], ['cup', []]);
+    const both = trainingConfig(session, { className: 'cup', options: { initWord: 'cup', initCandidates: ['green'] } });
+    assert.deepStrictEqual(both.initCandidates, ['green']);
   });
 
   it("should read detex-mini's own file: separate rates for [V] and the mappers", () => {
