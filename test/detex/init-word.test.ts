@@ -18,7 +18,7 @@ import { HELD_OUT, parseSubjectId } from '../../lib/world/catalogue';
 import { subjectPhotos } from '../../lib/world/render';
 import { COLOURS } from '../../lib/world/palette';
 import { expectNoLeak } from '../helpers/leak';
-import { loadTiny, squares, tinyAvailable, TinyModels } from './tiny-models';
+import { squares, TinyModels, useTinyModels } from './tiny-models';
 
 /** Clean latents (× scaling factor) and latent-size masks of training items, as the trainer makes them. */
 function photoLatents(m: { vae: TinyModels['vae'] }, items: ReturnType<typeof squares>, size: number, latent: number) {
@@ -33,12 +33,11 @@ function photoLatents(m: { vae: TinyModels['vae'] }, items: ReturnType<typeof sq
 
 describe('detex/init-word on the tiny fixtures', function () {
   this.timeout(300000);
+  const tiny = useTinyModels();
   let m: TinyModels;
-  before(async function () {
-    if (!tinyAvailable()) this.skip();
-    m = await loadTiny();
+  beforeEach(() => {
+    m = tiny();
   });
-  after(() => m?.dispose());
 
   it('should score every candidate on the same draws, pick the lowest, repeat itself, and leak nothing', async () => {
     const { z, mask } = photoLatents(m, squares(2), 64, 8);

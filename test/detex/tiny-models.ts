@@ -68,3 +68,17 @@ export function squares(n: number, size = 64): TrainingItem[] {
     return { image: hostTensor('float32', [size, size, 3], img), mask: hostTensor('float32', [size, size], mask) };
   });
 }
+
+/**
+ * Loads the tiny models before the enclosing describe's tests (skipping them when the fixtures are absent) and
+ * disposes them after; the returned function gives the loaded models.
+ */
+export function useTinyModels(): () => TinyModels {
+  let m: TinyModels | undefined;
+  before(async function () {
+    if (!tinyAvailable()) this.skip();
+    m = await loadTiny();
+  });
+  after(() => m?.dispose());
+  return () => m!;
+}
