@@ -7,6 +7,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseInitWord } from '../../lib/detex/init-word';
+import { chooseInitWordForPhotos } from '../../lib/detex/init-word-photos';
+import { unitMask } from '../../lib/engine/train';
 import { resolveDetexConfig } from '../../lib/detex/config';
 import { DetexTrainer, vaeMoments } from '../../lib/detex/trainer';
 import { conceptFromTrainer } from '../../lib/detex/concept';
@@ -134,22 +136,14 @@ describe('detex/init-word on detex-mini', function () {
   });
   after(() => m?.dispose());
 
-  // The subjects where the world's colour names are far apart (blue, green, pink): the picker, told only the
-  // class word and the masks, must name each one's body colour among all ten.
-  for (const id of [HELD_OUT[0], HELD_OUT[2], HELD_OUT[4]]) {
-    it(`should name the colour of ${id} from its 4 photos`, () => {
+  // Subjects whose body colour is far from the world's other colour names (blue, pink; the green bottle is the
+  // probe script's test): the picker, told only the class word and the masks, must name it among all ten.
+  for (const id of [HELD_OUT[0], HELD_OUT[2]]) {
+    it(`should name the colour of ${id} from its 4 photos`, async () => {
       const sub = parseSubjectId(id);
       const size = (m.unet.config.raw.sample_size as number) * m.vae.scaleFactor;
-      const scenes = subjectPhotos(id, 4, 0, { size });
-      const latent = m.unet.config.raw.sample_size as number;
-      const items = scenes.map((x) => ({ image: x.image, mask: { dtype: 'float32' as const, shape: x.mask.shape, data: Float32Array.from(x.mask.data as Uint8Array, (v) => (v > 0 ? 1 : 0)) } }));
-      const { z, mask } = photoLatents(m, items, size, latent);
-      try {
-        const r = chooseInitWord(m, z, COLOURS, sub.cls, 0, mask);
-        assert.strictEqual(r.word, sub.colour, r.scores.map((s) => `${s.word} ${s.loss.toFixed(3)}`).join(', '));
-      } finally {
-        tf.dispose([z, mask]);
-      }
+      const r = await expectNoLeak(() => chooseInitWordForPhotos(m, subjectPhotos(id, 4, 0, { size }).map((x) => ({ image: x.image, mask: unitMask(x.mask) })), COLOURS, sub.cls));
+      assert.strictEqual(r.word, sub.colour, r.scores.map((s) => `${s.word} ${s.loss.toFixed(3)}`).join(', '));
     });
   }
 });
