@@ -15,9 +15,12 @@ const FORMAT = 'detex-checkpoint/1';
 /** Config fields that do not change the numbers of a run (so they may differ on resume). */
 const NEUTRAL: ReadonlyArray<keyof DetexConfig> = ['steps', 'checkpointEvery', 'previewEvery', 'microBatch'];
 
-function runKey(c: DetexConfig): string {
+/** What a resumed run must match: the config without its NEUTRAL fields. */
+export function runKey(c: DetexConfig): string {
   const o: Record<string, unknown> = { ...c };
   for (const k of NEUTRAL) delete o[k];
+  // configs from before initCandidates existed have no such key; an empty list (initWord used) matches them
+  if (Array.isArray(o.initCandidates) && o.initCandidates.length === 0) delete o.initCandidates;
   return JSON.stringify(o, Object.keys(o).sort());
 }
 

@@ -2,9 +2,9 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
-import { resolveDetexConfig, DetexConfigInput } from '../../lib/detex/config';
+import { resolveDetexConfig, DetexConfig, DetexConfigInput } from '../../lib/detex/config';
 import { DetexTrainer } from '../../lib/detex/trainer';
-import { saveCheckpoint, loadCheckpoint } from '../../lib/detex/checkpoint';
+import { saveCheckpoint, loadCheckpoint, runKey } from '../../lib/detex/checkpoint';
 import { applyConcept, conceptFromTrainer, loadConcept, saveConcept } from '../../lib/detex/concept';
 import { composePrompt, batchSubstitutions } from '../../lib/detex/composer';
 import { EmbeddingSubstitution } from '../../lib/detex/types';
@@ -155,6 +155,12 @@ describe('detex/trainer on the tiny fixtures', function () {
       }
     }
     assert.throws(() => loadCheckpoint(ck, make({ seed: 4 })), /other hyper-parameters/);
+    assert.throws(() => loadCheckpoint(ck, make({ initCandidates: ['red', 'blue'] })), /other hyper-parameters/);
+    // a checkpoint of a version before initCandidates has no such field: with none given, the key is the same
+    const before = { ...cfg() } as Partial<DetexConfig>;
+    delete before.initCandidates;
+    assert.strictEqual(runKey(before as DetexConfig), runKey(cfg()));
+    assert.notStrictEqual(runKey(cfg({ initCandidates: ['red'] })), runKey(cfg()));
   });
 
   it('should round-trip the concept file, reproduce the trained outputs, and refuse another base model', () => {
