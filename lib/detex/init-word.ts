@@ -89,23 +89,32 @@ export function chooseInitWord(
     const r = makeTrainingNoise(scheduler, z0, rng, { timesteps: Array.from({ length: n * K }, (_, j) => timesteps[j % K]), noise });
     tf.dispose(r.noise);
     const inside = (masked && mask ? tf.reshape(tf.tile(tf.expandDims(mask, 1), [1, K, 1, 1, 1]), [n * K, h, w, 1]) : tf.ones([n * K, h, w, 1])) as tf.Tensor4D;
-    return { noisy: r.noisyLatents as tf.Tensor4D, target: r.target as tf.Tensor4D, t: r.timesteps, inside, count: tf.mul(tf.sum(inside), c) };
+    return { noisy: r.noisyLatents as tf.Tensor4D, target: r.target as tf.Tensor4D, t: r.timesteps, inside, count: tf.sum(inside).dataSync()[0] * c };
   });
   try {
     const scores = candidates.map((word) => {
-      const loss = tf.tidy(() => {
-        const ids = tokenizer.call([initWordPrompt(word, classWord)]).inputIds;
-        const ehs = tf.tile(textEncoder.encode(ids, []), [n * K, 1, 1]) as tf.Tensor3D;
-        const pred = unet.forward(tn.noisy, tn.t, ehs);
-        return tf.div(tf.sum(tf.mul(tf.squaredDifference(pred, tn.target), tn.inside)), tn.count);
-      });
-      const value = loss.dataSync()[0];
-      loss.dispose();
-      return { word, loss: value };
+      const ids = tokenizer.call([initWordPrompt(word, classWord)]).inputIds;
+      const text = textEncoder.encode(ids, []);
+      let sum = 0;
+      try {
+        // one photo's K items per UNet pass: a Stable Diffusion UNet on n·K items at once would not fit a CPU backend
+        for (let i = 0; i < n; i++) {
+          const photo = tf.tidy(() => {
+            const part = <T extends tf.Tensor>(x: T) => tf.slice(x, i * K, K) as T;
+            const pred = unet.forward(part(tn.noisy), tn.t.slice(i * K, (i + 1) * K), tf.tile(text, [K, 1, 1]) as tf.Tensor3D);
+            return tf.sum(tf.mul(tf.squaredDifference(pred, part(tn.target)), part(tn.inside)));
+          });
+          sum += photo.dataSync()[0];
+          photo.dispose();
+        }
+      } finally {
+        text.dispose();
+      }
+      return { word, loss: sum / tn.count };
     });
     const best = scores.reduce((a, b) => (b.loss < a.loss ? b : a));
     return { word: best.word, scores };
   } finally {
-    tf.dispose([tn.noisy, tn.target, tn.inside, tn.count]);
+    tf.dispose([tn.noisy, tn.target, tn.inside]);
   }
 }
