@@ -20,7 +20,8 @@ export async function conceptCommand(argv: string[]): Promise<number> {
   }
   const concept = loadConcept(positionals[0]);
   const model = resolveModelDir(a.model);
-  console.log(`${positionals[0]}: class word "${concept.meta.classWord}", ${concept.meta.numImages} photos, ${concept.meta.steps} steps; against ${model}`);
+  const start = concept.meta.initWord ? `, [V] started from "${concept.meta.initWord}"` : '';
+  console.log(`${positionals[0]}: class word "${concept.meta.classWord}", ${concept.meta.numImages} photos, ${concept.meta.steps} steps${start}; against ${model}`);
   for (const line of formatConceptReport(inspectConcept(concept, model, top, a.words === 'world' ? worldWords() : a.words?.split(',').map((w) => w.trim()).filter(Boolean)))) console.log(`  ${line}`);
   return 0;
 }

@@ -80,6 +80,9 @@ describe('detex CLI: train, sample, eval', function () {
       const drift = log.find((l) => /K\/V moved from the base/.test(l));
       assert.ok(drift && /mean (\d+\.\d+) %/.test(drift) && Number(/mean (\d+\.\d+) %/.exec(drift)![1]) > 0, drift);
       assert.strictEqual(await main(['concept']), 2);
+      // the header names the word [V] started from (after the counts above, which read the whole log)
+      assert.strictEqual(await main(['concept', concept3, '--model', tiny, '--top', '1']), 0);
+      assert.ok(log.some((l) => l.startsWith(`${concept3}: class word "ball", 2 photos, 1 steps, [V] started from "${loadConcept(concept3).meta.initWord}"; against`)), log.join('\n'));
       assert.strictEqual(await main(['sample', '--model', tiny, '--concept', concept, '--prompt', 'a {{V}} {{class}} with {{P.1}} {{attribute}}', '--steps', '2', '--count', '2', '--out', path.join(dir, 'out')]), 0);
       assert.deepStrictEqual(fs.readdirSync(path.join(dir, 'out')).sort(), ['000-seed0.png', '001-seed1.png']);
       const json = path.join(dir, 'scores.json');
