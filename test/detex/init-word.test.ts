@@ -7,12 +7,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { chooseInitWord } from '../../lib/detex/init-word';
-import { chooseInitWordForPhotos } from '../../lib/detex/init-word-photos';
+import { chooseInitWordForPhotos, photoLatents } from '../../lib/detex/init-word-photos';
 import { unitMask } from '../../lib/engine/train';
 import { resolveDetexConfig } from '../../lib/detex/config';
-import { DetexTrainer, vaeMoments } from '../../lib/detex/trainer';
+import { DetexTrainer } from '../../lib/detex/trainer';
 import { conceptFromTrainer } from '../../lib/detex/concept';
-import { prepareTrainingData } from '../../lib/detex/data';
 import { loadDetexModels, LoadedModels } from '../../lib/detex/load-models';
 import { wordEmbedding } from '../../lib/detex/tokens';
 import { defaultModelDir } from '../../lib/models/default-model';
@@ -21,17 +20,6 @@ import { subjectPhotos } from '../../lib/world/render';
 import { COLOURS } from '../../lib/world/palette';
 import { expectNoLeak } from '../helpers/leak';
 import { squares, TinyModels, useTinyModels } from './tiny-models';
-
-/** Clean latents (× scaling factor) and latent-size masks of training items, as the trainer makes them. */
-function photoLatents(m: { vae: TinyModels['vae'] }, items: ReturnType<typeof squares>, size: number, latent: number) {
-  const data = prepareTrainingData(items, { resolution: size, latentSize: [latent, latent], caSize: [latent / 2, latent / 2], blank: [1, 1, 1], warn: () => undefined });
-  const mom = vaeMoments(m.vae, data.images);
-  const z = tf.tidy(() => tf.mul(mom.mean, m.vae.scalingFactor) as tf.Tensor4D);
-  const mask = tf.clone(data.masksLatent);
-  tf.dispose([mom.mean, mom.std]);
-  data.dispose();
-  return { z, mask };
-}
 
 describe('detex/init-word on the tiny fixtures', function () {
   this.timeout(300000);
@@ -42,7 +30,7 @@ describe('detex/init-word on the tiny fixtures', function () {
   });
 
   it('should score every candidate on the same draws, pick the lowest, repeat itself, and leak nothing', async () => {
-    const { z, mask } = photoLatents(m, squares(2), 64, 8);
+    const { latents: z, mask } = photoLatents(m, squares(2)); // 8×8 latents of the 64 px squares, as the trainer makes them
     try {
       const words = ['red', 'blue', 'dog', 'grass'];
       const a = await expectNoLeak(() => chooseInitWord(m, z, words, 'dog', 5, mask));
@@ -62,7 +50,7 @@ describe('detex/init-word on the tiny fixtures', function () {
   });
 
   it('should count the loss inside the mask only, and everywhere for a full or an empty mask', () => {
-    const { z, mask } = photoLatents(m, squares(2), 64, 8);
+    const { latents: z, mask } = photoLatents(m, squares(2)); // 8×8 latents of the 64 px squares, as the trainer makes them
     const full = tf.onesLike(mask);
     const empty = tf.zerosLike(mask);
     const outside = tf.sub(1, mask) as tf.Tensor4D;
@@ -85,7 +73,7 @@ describe('detex/init-word on the tiny fixtures', function () {
   });
 
   it('should refuse a candidate of several tokens, a wrong mask shape and an empty list, naming the problem', () => {
-    const { z, mask } = photoLatents(m, squares(2), 64, 8);
+    const { latents: z, mask } = photoLatents(m, squares(2)); // 8×8 latents of the 64 px squares, as the trainer makes them
     try {
       assert.throws(() => chooseInitWord(m, z, ['red', 'ktn'], 'dog', 0), /initialiser candidate "ktn" is 2 tokens \(k tn<\/w>\)/);
       assert.throws(() => chooseInitWord(m, z, [], 'dog', 0), /no candidate words/);
