@@ -4,13 +4,13 @@ import { runBenchQuality, defaultSettings, defaultBenchModel, BenchSettings } fr
 import { DetexPreset } from '../detex/config';
 import { HELD_OUT } from '../world';
 import { samplingGuidance } from '../detex/model-defaults';
+import { commaList } from './comma-list';
 
 export const usage =
   'bench quality [--quick] [--out bench-quality-out] [--model <folder> (default detex-mini, else detex-tiny)] [--subjects N|id,id] ' +
   '[--methods detex,custom-diffusion,no-mappers,no-attention-loss,no-joint-training] [--seeds 0,1] [--steps N] [--batch N] [--lr X] ' +
   '[--class-images N] [--class-image-steps N] [--images N] [--sample-steps N] [--guidance W (default: the model detex_config.json, else 6)] [--backgrounds N] [--no-attention]';
 
-const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((x) => x.trim()).filter(Boolean));
 const num = (v: string | undefined, name: string) => {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -33,9 +33,9 @@ export async function benchQualityCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const quick = !!a.quick;
-  const subjects = a.subjects === undefined ? undefined : /^\d+$/.test(a.subjects) ? HELD_OUT.slice(0, Number(a.subjects)) : list(a.subjects);
+  const subjects = a.subjects === undefined ? undefined : /^\d+$/.test(a.subjects) ? HELD_OUT.slice(0, Number(a.subjects)) : commaList(a.subjects);
   const over: Partial<BenchSettings> = {
-    subjects, methods: list(a.methods) as DetexPreset[] | undefined, seeds: list(a.seeds)?.map(Number),
+    subjects, methods: commaList(a.methods) as DetexPreset[] | undefined, seeds: commaList(a.seeds)?.map(Number),
     trainSteps: num(a.steps, 'steps'), batchSize: num(a.batch, 'batch'), learningRate: num(a.lr, 'lr'),
     numClassImages: num(a['class-images'], 'class-images'), classImageSteps: num(a['class-image-steps'], 'class-image-steps'),
     imagesPerPrompt: num(a.images, 'images'), sampleSteps: num(a['sample-steps'], 'sample-steps'), guidance: samplingGuidance(a.model ?? defaultBenchModel().folder, num(a.guidance, 'guidance')),

@@ -3,6 +3,7 @@ import { parseArgs } from 'util';
 import { loadConcept } from '../detex/concept';
 import { formatConceptReport, inspectConcept } from '../detex/inspect-concept';
 import { resolveModelDir } from '../models/default-model';
+import { commaList } from './comma-list';
 import { worldVocabulary } from '../world';
 
 export const usage = 'concept <file> [--model <sd-folder>] [--top 5] [--words red,blue,… | world]   the words nearest [V], [P_i], [B_i] and how far K/V moved';
@@ -22,7 +23,7 @@ export async function conceptCommand(argv: string[]): Promise<number> {
   const model = resolveModelDir(a.model);
   const start = concept.meta.initWord ? `, [V] started from "${concept.meta.initWord}"` : '';
   console.log(`${positionals[0]}: class word "${concept.meta.classWord}", ${concept.meta.numImages} photos, ${concept.meta.steps} steps${start}; against ${model}`);
-  for (const line of formatConceptReport(inspectConcept(concept, model, top, a.words === 'world' ? worldWords() : a.words?.split(',').map((w) => w.trim()).filter(Boolean)))) console.log(`  ${line}`);
+  for (const line of formatConceptReport(inspectConcept(concept, model, top, a.words === 'world' ? worldWords() : commaList(a.words)))) console.log(`  ${line}`);
   return 0;
 }
 

@@ -7,6 +7,7 @@ import { initBackend } from '../backend';
 import { decodeImage } from '../io/image';
 import { DetexConfigInput, DetexPreset, resolveDetexConfig } from '../detex/config';
 import { DetexTrainer } from '../detex/trainer';
+import { commaList } from './comma-list';
 import { TrainingItem } from '../detex/data';
 import { loadCheckpoint, saveCheckpoint } from '../detex/checkpoint';
 import { baseModelIdentity, conceptFromTrainer, saveConcept } from '../detex/concept';
@@ -53,7 +54,7 @@ export async function trainCommand(argv: string[]): Promise<number> {
     microBatch: num(a['micro-batch']) ?? num(a.batch), learningRate: num(a.lr), seed: num(a.seed), gamma: num(a.gamma),
     lambdaPr: num(a['lambda-pr']), lambdaCA: num(a['lambda-ca']), caNorm: a['ca-norm'] as 'mse' | undefined, attributeWord: a.attribute,
     numClassImages: num(a['num-class-images']), checkpointEvery: num(a['checkpoint-every']), flip: a.flip,
-    initWord: a['init-word'], initCandidates: a['init-from']?.split(',').map((w) => w.trim()).filter(Boolean),
+    initWord: a['init-word'], initCandidates: commaList(a['init-from']),
   };
   const config = resolveDetexConfig(input);
   const classImageSteps = num(a['class-image-steps']);
