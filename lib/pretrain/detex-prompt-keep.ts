@@ -26,7 +26,6 @@ import { conceptStates } from './concept-spread';
 /** Random concepts per group each step (two groups, so twice this many items of the batch are compared). */
 export const KEPT_PER_GROUP = 4;
 
-
 /**
  * The step's DETEX prompts' last_hidden_states [2·perGroup, 77, width] under `text` (vectors drawn around `init`,
  * DETEX's initialiser row, by the step and `seed`, so a resumed run draws the same); a constant the caller owns.
